@@ -1,0 +1,255 @@
+import { bucketOf, isInPercent, stickinessKeyOf } from './bucket.js';
+import type { DeviceContext } from './context.js';
+import type { CompiledRule } from './rules.js';
+import { compareVersions, versionInRange } from './version.js';
+
+/**
+ * The stages a release widens through. Each stage's audience contains the previous one's
+ * (given a percentage that only grows), so advancing never takes a package away from anyone.
+ */
+export const RELEASE_STAGES = ['whitelist', 'internal', 'gray', 'percentage', 'full'] as const;
+export type ReleaseStage = (typeof RELEASE_STAGES)[number];
+
+/** `active` serves its audience; `halted` exposes nobody new; `rolled_back` sends its installers back. */
+export const RELEASE_STATUSES = ['active', 'halted', 'rolled_back'] as const;
+export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
+
+export type Stickiness = 'userId' | 'deviceId';
+
+/** What the client API answers for one module. */
+export type ModuleAction = 'none' | 'update' | 'rollback' | 'disable' | 'store-update';
+
+/**
+ * A release as the decision engine sees it: everything precomputed, nothing to parse per device.
+ * `P` is the payload the caller wants back (download URL, hash, size…); the engine never reads it.
+ */
+export interface CandidateRelease<P = unknown> {
+  readonly id: string;
+  readonly version: string;
+  readonly status: ReleaseStatus;
+  readonly stage: ReleaseStage;
+  /** 0–100, two decimals at most; only ever grows. */
+  readonly percent: number;
+  /** User ids and device ids that always get the release (while it is active). */
+  readonly whitelist: ReadonlySet<string>;
+  /** Members (user or device ids) of the release's internal crowds; used from stage `internal` on. */
+  readonly crowd: ReadonlySet<string>;
+  /** The external gray condition; used in stage `gray` (with the percentage) only. */
+  readonly rule: CompiledRule | null;
+  readonly grayId: string;
+  readonly stickiness: Stickiness;
+  readonly mandatory: boolean;
+  /** `null` = every platform. */
+  readonly platform: string | null;
+  readonly minAppVersion: string | null;
+  readonly maxAppVersion: string | null;
+  /** The package was disabled (circuit breaking or by hand). */
+  readonly disabled: boolean;
+  readonly fallbackUrl: string | null;
+  readonly payload: P;
+}
+
+/** A version of a module the device might be sent back to (any published package of the module). */
+export interface KnownVersion<P = unknown> {
+  readonly version: string;
+  readonly disabled: boolean;
+  readonly fallbackUrl: string | null;
+  readonly payload: P | null;
+}
+
+/** What the engine needs to know about one module of the app. */
+export interface ModuleState<P = unknown> {
+  /** Every release of the module, newest version first. */
+  readonly releases: readonly CandidateRelease<P>[];
+  /** Published packages of the module by version (for rollback targets and disabled versions). */
+  readonly versions: ReadonlyMap<string, KnownVersion<P>>;
+  /**
+   * For a rolled-back release: whether this device reported installing it, and the version it
+   * had before (`null` = the version bundled in the app). `undefined` = it never installed it.
+   */
+  installedFrom(releaseId: string, deviceId: string): string | null | undefined;
+}
+
+export interface ModuleDecision<P = unknown> {
+  readonly action: ModuleAction;
+  readonly release?: CandidateRelease<P>;
+  /** The version to run after acting (update/rollback target, or the required native version). */
+  readonly version?: string;
+  readonly payload?: P | null;
+  readonly mandatory?: boolean;
+  readonly fallbackUrl?: string;
+  /** How the device got into the audience of `release` (for per-stage statistics). */
+  readonly via?: AudiencePath;
+}
+
+/** Which part of a release's audience a device belongs to. */
+export type AudiencePath = 'whitelist' | 'internal' | 'gray' | 'percentage' | 'full';
+
+const STAGE_RANK: Readonly<Record<ReleaseStage, number>> = {
+  whitelist: 0,
+  internal: 1,
+  gray: 2,
+  percentage: 3,
+  full: 4,
+};
+
+/** Where `stage` stands in the widening order (whitelist = 0 … full = 4). */
+export function stageRank(stage: ReleaseStage): number {
+  return STAGE_RANK[stage];
+}
+
+function isListed(set: ReadonlySet<string>, ctx: DeviceContext): boolean {
+  if (set.size === 0) return false;
+  return set.has(ctx.deviceId) || (ctx.userId !== undefined && ctx.userId !== '' && set.has(ctx.userId));
+}
+
+/**
+ * Whether the device is in the release's audience at its current stage, ignoring status and
+ * compatibility. Whitelisted devices are always in; the internal crowd from stage `internal`;
+ * devices matching the gray rule and under the percentage in stage `gray`; devices under the
+ * percentage in stage `percentage`; everybody in stage `full`.
+ *
+ * @example
+ * audiencePath(release, { deviceId: 'd1', platform: 'android', appVersion: '8.3' }); // 'whitelist' | … | null
+ */
+export function audiencePath(release: CandidateRelease, ctx: DeviceContext): AudiencePath | null {
+  if (isListed(release.whitelist, ctx)) return 'whitelist';
+  const rank = STAGE_RANK[release.stage];
+  if (rank >= STAGE_RANK.internal && isListed(release.crowd, ctx)) return 'internal';
+  if (rank === STAGE_RANK.full) return 'full';
+  if (rank < STAGE_RANK.gray) return null;
+  if (rank === STAGE_RANK.gray && release.rule !== null && !release.rule(ctx)) return null;
+  const bucket = bucketOf(release.grayId, stickinessKeyOf(ctx, release.stickiness));
+  if (!isInPercent(bucket, release.percent)) return null;
+  return rank === STAGE_RANK.gray ? 'gray' : 'percentage';
+}
+
+/**
+ * Whether the package can run on this device at all: its platform, and its native app version
+ * range (inclusive). Returns `'too-old'` when the app must be updated from the store first.
+ */
+export function compatibility(
+  release: Pick<CandidateRelease, 'platform' | 'minAppVersion' | 'maxAppVersion'>,
+  ctx: DeviceContext,
+): 'ok' | 'too-old' | 'no' {
+  if (release.platform !== null && release.platform !== ctx.platform) return 'no';
+  if (release.minAppVersion !== null && compareVersions(ctx.appVersion, release.minAppVersion) < 0) {
+    return 'too-old';
+  }
+  if (!versionInRange(ctx.appVersion, undefined, release.maxAppVersion ?? undefined)) return 'no';
+  return 'ok';
+}
+
+function isNewer(candidate: string, current: string | undefined): boolean {
+  return current === undefined || compareVersions(candidate, current) > 0;
+}
+
+/**
+ * The engine's answer for one module of one device — the heart of "what should I run?".
+ *
+ * In order:
+ * 1. the newest active release whose audience holds the device and whose package runs on it,
+ *    if newer than what the device runs → `update` (mandatory if it, or any mandatory release the
+ *    device skipped on the way, is mandatory);
+ * 2. the device runs a rolled-back release it reported installing → `rollback` to the version it
+ *    had before (its package, or the bundled version when `version` is absent);
+ * 3. the device runs a disabled package → `disable` with the fallback URL;
+ * 4. a newer release in its audience needs a newer native app → `store-update`;
+ * 5. otherwise `none` (a halted release exposes nobody new; whoever installed it keeps it).
+ *
+ * `currentVersion` is the module version the device runs (`undefined` = none / bundled).
+ *
+ * @example
+ * const d = decideModule(ctx, '1.0.0', moduleState);
+ * if (d.action === 'update') download(d.payload);
+ */
+export function decideModule<P>(
+  ctx: DeviceContext,
+  currentVersion: string | undefined,
+  state: ModuleState<P>,
+): ModuleDecision<P> {
+  let storeUpdate: CandidateRelease<P> | undefined;
+  for (const release of state.releases) {
+    if (release.status !== 'active' || release.disabled) continue;
+    if (!isNewer(release.version, currentVersion)) break;
+    const compat = compatibility(release, ctx);
+    if (compat === 'no') continue;
+    const via = audiencePath(release, ctx);
+    if (via === null) continue;
+    if (compat === 'too-old') {
+      storeUpdate ??= release;
+      continue;
+    }
+    return {
+      action: 'update',
+      release,
+      version: release.version,
+      payload: release.payload,
+      mandatory: release.mandatory || skippedMandatory(state, currentVersion, release),
+      via,
+      ...(release.fallbackUrl !== null ? { fallbackUrl: release.fallbackUrl } : {}),
+    };
+  }
+
+  if (currentVersion !== undefined) {
+    const rollback = rollbackFor(ctx, currentVersion, state);
+    if (rollback !== undefined) return rollback;
+    const running = state.versions.get(currentVersion);
+    if (running?.disabled) {
+      return {
+        action: 'disable',
+        version: currentVersion,
+        ...(running.fallbackUrl !== null ? { fallbackUrl: running.fallbackUrl } : {}),
+      };
+    }
+  }
+
+  if (storeUpdate !== undefined) {
+    return {
+      action: 'store-update',
+      release: storeUpdate,
+      ...(storeUpdate.minAppVersion !== null ? { version: storeUpdate.minAppVersion } : {}),
+    };
+  }
+  return { action: 'none' };
+}
+
+function skippedMandatory<P>(
+  state: ModuleState<P>,
+  currentVersion: string | undefined,
+  target: CandidateRelease<P>,
+): boolean {
+  // Like CodePush: a device that runs no package yet has skipped nothing.
+  if (currentVersion === undefined) return false;
+  for (const r of state.releases) {
+    if (!r.mandatory || r.status === 'rolled_back' || r === target) continue;
+    if (compareVersions(r.version, currentVersion) > 0 && compareVersions(r.version, target.version) <= 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+function rollbackFor<P>(
+  ctx: DeviceContext,
+  currentVersion: string,
+  state: ModuleState<P>,
+): ModuleDecision<P> | undefined {
+  for (const release of state.releases) {
+    if (release.status !== 'rolled_back' || compareVersions(release.version, currentVersion) !== 0) {
+      continue;
+    }
+    const from = state.installedFrom(release.id, ctx.deviceId);
+    if (from === undefined) return undefined;
+    if (from === null) return { action: 'rollback', release, payload: null };
+    const target = state.versions.get(from);
+    return {
+      action: 'rollback',
+      release,
+      version: from,
+      payload: target?.payload ?? null,
+      ...(target?.fallbackUrl ? { fallbackUrl: target.fallbackUrl } : {}),
+    };
+  }
+  return undefined;
+}

@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { migrations } from './db/migrations.js';
+import type { Database } from './db/schema.js';
+import { createBlobStore } from './platform/blob/blob-store.js';
+import { createEventBus } from './platform/bus/event-bus.js';
+import { type Clock, systemClock } from './platform/clock.js';
+import type { Config } from './platform/config/config-schema.js';
+import { generateSecret } from './platform/ids.js';
+import { migrateToLatest } from './platform/sql/migrate.js';
+import { createSqlDatabase } from './platform/sql/sql-database.js';
+import { buildApiRole } from './roles/api.js';
+import { AppService } from './slices/apps/app-service.js';
+import { createSqlAppStore } from './slices/apps/app-store.sql.js';
+import { ClientService } from './slices/client/client-service.js';
+import { PackageService } from './slices/packages/package-service.js';
+import { createSqlPackageStore } from './slices/packages/package-store.sql.js';
+import { ReleaseIndex } from './slices/releases/release-index.js';
+import { ReleaseService } from './slices/releases/release-service.js';
+import { ReleaseStats } from './slices/releases/release-stats.js';
+import { createSqlReleaseStore } from './slices/releases/release-store.sql.js';
+
+const CATALOG_CHANGED = 'catalog.changed';
+
+export interface Halftone {
+  readonly config: Config;
+  readonly api: FastifyInstance;
+  /** The bootstrap admin token, and whether it was generated on this start. */
+  readonly adminToken: { readonly token: string; readonly generated: boolean; readonly file?: string };
+  close(): Promise<void>;
+}
+
+export interface ComposeOptions {
+  readonly clock?: Clock;
+  /** How often rollout counters are saved (ms). */
+  readonly statsFlushIntervalMs?: number;
+}
+
+/**
+ * The composition root: the only place that picks concrete adapters (by URL scheme) and wires
+ * the slices together. Migrates the database and makes sure an admin token exists.
+ */
+export async function composeHalftone(config: Config, opts: ComposeOptions = {}): Promise<Halftone> {
+  const clock = opts.clock ?? systemClock;
+  const sql = await createSqlDatabase<Database>(config.dbUrl);
+  const closers: (() => Promise<void>)[] = [() => sql.close()];
+  try {
+    await migrateToLatest(sql.db, migrations);
+    const blobs = await createBlobStore(config.blobUrl);
+    if (blobs.close) closers.unshift(() => blobs.close?.() ?? Promise.resolve());
+    const bus = await createEventBus(config.busUrl);
+    closers.unshift(() => bus.close());
+
+    const appStore = createSqlAppStore(sql.db);
+    const packageStore = createSqlPackageStore(sql.db);
+    const releaseStore = createSqlReleaseStore(sql.db);
+    const index = new ReleaseIndex({ appStore, packageStore, releaseStore });
+    await index.loadKeys();
+
+    // Local changes invalidate at once (the next check sees them); other processes hear it on the bus.
+    const origin = randomUUID();
+    const notifyChanged = async (appId: string): Promise<void> => {
+      await index.invalidate(appId);
+      await bus.publish(CATALOG_CHANGED, { appId, origin });
+    };
+    const unsubscribe = bus.subscribe(CATALOG_CHANGED, (payload) => {
+      const p = payload as { appId?: unknown; origin?: unknown };
+      if (typeof p.appId === 'string' && p.origin !== origin) void index.invalidate(p.appId).catch(() => {});
+    });
+    closers.unshift(async () => unsubscribe());
+
+    const stats = new ReleaseStats({
+      store: releaseStore,
+      clock,
+      ...(opts.statsFlushIntervalMs !== undefined ? { flushIntervalMs: opts.statsFlushIntervalMs } : {}),
+    });
+    stats.start();
+    closers.unshift(() => stats.stop());
+
+    const apps = new AppService({ appStore, clock, notifyChanged });
+    const packages = new PackageService({
+      packageStore,
+      blobs,
+      apps,
+      clock,
+      notifyChanged,
+      config,
+    });
+    const releases = new ReleaseService({
+      releaseStore,
+      packageStore,
+      apps,
+      stats,
+      clock,
+      notifyChanged,
+    });
+    const client = new ClientService({ index, stats, releaseStore, clock, notifyChanged });
+    const adminToken = await ensureAdminToken(config, apps);
+    const api = await buildApiRole({ config, apps, packages, releases, client, index, blobs });
+    closers.unshift(() => api.close());
+
+    return {
+      config,
+      api,
+      adminToken,
+      async close() {
+        for (const close of closers) await close().catch(() => {});
+      },
+    };
+  } catch (err) {
+    for (const close of closers) await close().catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * The bootstrap admin token: HALFTONE_ADMIN_TOKEN when set; otherwise generated once and kept in
+ * `<dataDir>/admin-token` (mode 0600) so restarts keep it. Only its hash goes to the database.
+ */
+async function ensureAdminToken(
+  config: Pick<Config, 'adminToken' | 'dataDir'>,
+  apps: AppService,
+): Promise<Halftone['adminToken']> {
+  if (config.adminToken !== undefined) {
+    await apps.setBootstrapToken(config.adminToken);
+    return { token: config.adminToken, generated: false };
+  }
+  const file = join(config.dataDir, 'admin-token');
+  let token: string | undefined;
+  let generated = false;
+  try {
+    token = (await readFile(file, 'utf8')).trim() || undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (token === undefined) {
+    token = generateSecret('hat_');
+    generated = true;
+    await mkdir(config.dataDir, { recursive: true });
+    await writeFile(file, `${token}\n`, { mode: 0o600 });
+  }
+  await apps.setBootstrapToken(token);
+  return { token, generated, file };
+}

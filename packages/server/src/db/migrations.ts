@@ -1,0 +1,114 @@
+import type { Kysely, Migration } from 'kysely';
+
+// Never edit a migration once merged; add a new one (house style §8.11.10).
+export const migrations: Record<string, Migration> = {
+  '0001_core': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('apps')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('platforms', 'text', (c) => c.notNull())
+        .addColumn('client_key', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('admin_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('crowds')
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('members', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('crowds_pk', ['app_id', 'name'])
+        .execute();
+      await db.schema
+        .createTable('packages')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('module', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('platform', 'text', (c) => c.notNull())
+        .addColumn('format', 'text', (c) => c.notNull())
+        .addColumn('blob_sha256', 'text')
+        .addColumn('content_hash', 'text', (c) => c.notNull())
+        .addColumn('size', 'double precision', (c) => c.notNull())
+        .addColumn('file_count', 'integer', (c) => c.notNull())
+        .addColumn('link_url', 'text')
+        .addColumn('min_app_version', 'text')
+        .addColumn('max_app_version', 'text')
+        .addColumn('fallback_url', 'text')
+        .addColumn('description', 'text')
+        .addColumn('disabled', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('packages_version_uq', ['app_id', 'module', 'platform', 'version'])
+        .execute();
+      await db.schema
+        .createTable('releases')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('module', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('package_id', 'text', (c) => c.notNull().unique().references('packages.id'))
+        .addColumn('platform', 'text', (c) => c.notNull())
+        .addColumn('stage', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('percent', 'double precision', (c) => c.notNull())
+        .addColumn('whitelist', 'text', (c) => c.notNull())
+        .addColumn('crowds', 'text', (c) => c.notNull())
+        .addColumn('rule', 'text')
+        .addColumn('mandatory', 'integer', (c) => c.notNull())
+        .addColumn('gray_id', 'text', (c) => c.notNull())
+        .addColumn('stickiness', 'text', (c) => c.notNull())
+        .addColumn('description', 'text')
+        .addColumn('revision', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('releases_app_idx').on('releases').columns(['app_id', 'module']).execute();
+      await db.schema
+        .createTable('release_events')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('release_id', 'text', (c) => c.notNull().references('releases.id'))
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('release_events_release_idx')
+        .on('release_events')
+        .column('release_id')
+        .execute();
+      await db.schema
+        .createTable('release_devices')
+        .addColumn('release_id', 'text', (c) => c.notNull().references('releases.id'))
+        .addColumn('device_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text')
+        .addColumn('stage', 'text', (c) => c.notNull())
+        .addColumn('from_version', 'text')
+        .addColumn('downloaded_at', 'text')
+        .addColumn('installed_at', 'text')
+        .addColumn('failed_at', 'text')
+        .addColumn('fail_reason', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('release_devices_pk', ['release_id', 'device_id'])
+        .execute();
+      await db.schema
+        .createTable('release_counters')
+        .addColumn('release_id', 'text', (c) => c.notNull().references('releases.id'))
+        .addColumn('stage', 'text', (c) => c.notNull())
+        .addColumn('checked', 'text', (c) => c.notNull())
+        .addColumn('offered', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('release_counters_pk', ['release_id', 'stage'])
+        .execute();
+    },
+  },
+};

@@ -1,0 +1,108 @@
+import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { BlobReader } from '../platform/blob/blob-store.js';
+import type { Config } from '../platform/config/config-schema.js';
+import { registerErrorHandling } from '../platform/errors/error-handler.js';
+import { authClientKeyInvalid, authClientKeyMissing } from '../platform/errors/platform-errors.js';
+import { newId } from '../platform/ids.js';
+import { createLoggerOptions } from '../platform/logger.js';
+import { createRequireAdmin } from '../slices/apps/admin-auth.js';
+import { appRoutes } from '../slices/apps/app-routes.js';
+import type { AppService } from '../slices/apps/app-service.js';
+import { clientRoutes } from '../slices/client/client-routes.js';
+import type { ClientService } from '../slices/client/client-service.js';
+import { packageRoutes } from '../slices/packages/package-routes.js';
+import type { PackageService } from '../slices/packages/package-service.js';
+import type { ReleaseIndex } from '../slices/releases/release-index.js';
+import { releaseRoutes } from '../slices/releases/release-routes.js';
+import type { ReleaseService } from '../slices/releases/release-service.js';
+import { VERSION } from '../version.js';
+
+export interface ApiRoleDeps {
+  readonly config: Pick<Config, 'limits' | 'logLevel' | 'publicUrl'>;
+  readonly apps: AppService;
+  readonly packages: PackageService;
+  readonly releases: ReleaseService;
+  readonly client: ClientService;
+  readonly index: Pick<ReleaseIndex, 'appIdForKey'>;
+  readonly blobs: BlobReader;
+}
+
+/**
+ * The api role: admin API (`/admin/v1`), client API (`/client/v1`), OpenAPI document.
+ * Builds the Fastify instance without listening (tests use `inject`).
+ */
+export async function buildApiRole(deps: ApiRoleDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    logger: createLoggerOptions(config.logLevel),
+    bodyLimit: config.limits.jsonBodyMaxBytes,
+    genReqId: () => newId('req'),
+    // Wrong types are errors, never silently coerced ("123" is not a number).
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
+    // Uploads can take a while on slow links; the limit is bytes, not time.
+    requestTimeout: 0,
+  });
+  registerErrorHandling(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Halftone',
+        version: VERSION,
+        description:
+          'Admin API (Bearer admin token) and client API (X-Halftone-Key) of Halftone. Errors are RFC 9457 problem+json with a stable `code`.',
+      },
+      components: {
+        securitySchemes: {
+          adminToken: { type: 'http', scheme: 'bearer' },
+          clientKey: { type: 'apiKey', in: 'header', name: 'X-Halftone-Key' },
+        },
+      },
+    },
+  });
+  await app.register(multipart, {
+    limits: {
+      fileSize: config.limits.uploadMaxBytes + 1,
+      files: 1,
+      fields: 20,
+      fieldSize: 64 * 1024,
+      parts: 40,
+    },
+  });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', { schema: { tags: ['meta'], summary: 'Liveness' } }, async () => ({
+    ok: true,
+    version: VERSION,
+  }));
+
+  const requireAdmin = createRequireAdmin(deps.apps);
+  const publicUrl = config.publicUrl;
+  await app.register(async (scope) => {
+    await scope.register(appRoutes, { apps: deps.apps, requireAdmin });
+    await scope.register(packageRoutes, { packages: deps.packages, requireAdmin, publicUrl });
+    await scope.register(releaseRoutes, { releases: deps.releases, requireAdmin });
+  });
+  await app.register(clientRoutes, {
+    client: deps.client,
+    index: deps.index,
+    blobs: deps.blobs,
+    publicUrl,
+  });
+  app.post(
+    '/client/v1/ping',
+    {
+      schema: { tags: ['client'], summary: 'Connectivity check: parses the body, answers {ok:true}' },
+      onRequest: async (req: FastifyRequest) => {
+        const key = req.headers['x-halftone-key'];
+        if (typeof key !== 'string' || key === '') throw authClientKeyMissing();
+        if (deps.index.appIdForKey(key) === undefined) throw authClientKeyInvalid();
+      },
+    },
+    async () => ({ ok: true }),
+  );
+  return app;
+}

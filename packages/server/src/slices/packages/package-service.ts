@@ -1,0 +1,190 @@
+import { isValidVersion, compareVersions } from '@halftone/core';
+import type { Config } from '../../platform/config/config-schema.js';
+import type { BlobWriter } from '../../platform/blob/blob-store.js';
+import type { Clock } from '../../platform/clock.js';
+import { newId } from '../../platform/ids.js';
+import type { AppService } from '../apps/app-service.js';
+import { inspectArchive } from './archive.js';
+import {
+  PackageNotFound,
+  PackagePlatformUnknown,
+  PackageVersionExists,
+  VersionInvalid,
+  VersionRangeInvalid,
+} from './package-errors.js';
+import type { Package, PackageKind, PackageStore } from './package-store.js';
+
+/** What a publisher says about a package besides its bytes. */
+export interface PackageMeta {
+  readonly module: string;
+  readonly version: string;
+  readonly kind: PackageKind;
+  readonly platform?: string | undefined;
+  readonly minAppVersion?: string | undefined;
+  readonly maxAppVersion?: string | undefined;
+  readonly fallbackUrl?: string | undefined;
+  readonly description?: string | undefined;
+}
+
+export interface PackageServiceDeps {
+  readonly packageStore: PackageStore;
+  readonly blobs: BlobWriter;
+  readonly apps: Pick<AppService, 'getApp'>;
+  readonly clock: Clock;
+  readonly notifyChanged: (appId: string) => Promise<void>;
+  readonly config: Pick<Config, 'limits'>;
+}
+
+/** Checks a version field and says which field was wrong. */
+export function assertVersion(field: string, value: string | undefined): void {
+  if (value !== undefined && !isValidVersion(value)) throw VersionInvalid({ field, value });
+}
+
+/**
+ * Publishing: every upload is staged to a temp file, hashed, inspected (paths, symlinks, zip
+ * bombs) and only then committed to the content-addressed blob store and recorded. A crash or a
+ * rejection at any step leaves no package and no visible blob behind.
+ */
+export class PackageService {
+  readonly #deps: PackageServiceDeps;
+
+  constructor(deps: PackageServiceDeps) {
+    this.#deps = deps;
+  }
+
+  /** Validates metadata and refuses a duplicate before a single byte is staged. */
+  async preflight(appId: string, meta: PackageMeta): Promise<void> {
+    const app = await this.#deps.apps.getApp(appId);
+    assertVersion('version', meta.version);
+    assertVersion('minAppVersion', meta.minAppVersion);
+    assertVersion('maxAppVersion', meta.maxAppVersion);
+    if (
+      meta.minAppVersion !== undefined &&
+      meta.maxAppVersion !== undefined &&
+      compareVersions(meta.minAppVersion, meta.maxAppVersion) > 0
+    ) {
+      throw VersionRangeInvalid({ min: meta.minAppVersion, max: meta.maxAppVersion });
+    }
+    if (meta.platform !== undefined && !app.platforms.includes(meta.platform)) {
+      throw PackagePlatformUnknown({ app: appId, platform: meta.platform });
+    }
+    const existing = await this.#deps.packageStore.findPackage(
+      appId,
+      meta.module,
+      meta.version,
+      meta.platform ?? null,
+    );
+    if (existing) {
+      throw PackageVersionExists({
+        app: appId,
+        module: meta.module,
+        version: meta.version,
+        platform: meta.platform ? ` for ${meta.platform}` : '',
+      });
+    }
+  }
+
+  /** Publishes an archive (zip) or a raw single-file package from a byte stream. */
+  async publishUpload(
+    appId: string,
+    meta: PackageMeta,
+    source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
+  ): Promise<Package> {
+    await this.preflight(appId, meta);
+    const { limits } = this.#deps.config;
+    const staged = await this.#deps.blobs.stage(source, { maxBytes: limits.uploadMaxBytes });
+    let manifest: Awaited<ReturnType<typeof inspectArchive>>;
+    try {
+      manifest = await inspectArchive(staged.path, {
+        maxUncompressedBytes: limits.archiveMaxUncompressedBytes,
+        maxEntries: limits.archiveMaxEntries,
+        maxRatio: limits.archiveMaxRatio,
+      });
+    } catch (err) {
+      await staged.discard();
+      throw err;
+    }
+    await staged.commit();
+    const now = this.#deps.clock.now().toISOString();
+    const pkg: Package = {
+      id: newId('pkg'),
+      appId,
+      module: meta.module,
+      version: meta.version,
+      kind: meta.kind,
+      platform: meta.platform ?? null,
+      format: manifest.format,
+      blobSha256: staged.sha256,
+      contentHash: manifest.contentHash,
+      size: staged.size,
+      fileCount: manifest.format === 'zip' ? manifest.files.length : 1,
+      linkUrl: null,
+      minAppVersion: meta.minAppVersion ?? null,
+      maxAppVersion: meta.maxAppVersion ?? null,
+      fallbackUrl: meta.fallbackUrl ?? null,
+      description: meta.description ?? null,
+      disabled: false,
+      createdAt: now,
+      updatedAt: now,
+    };
+    // A blob committed but never recorded (a crash right here, or a lost race on the version)
+    // is unreachable garbage, never a half package.
+    await this.#deps.packageStore.insertPackage(pkg);
+    await this.#deps.notifyChanged(appId);
+    return pkg;
+  }
+
+  /** Publishes an installer (apk/ipa/store) link. */
+  async publishLink(appId: string, meta: PackageMeta, url: string): Promise<Package> {
+    await this.preflight(appId, meta);
+    const now = this.#deps.clock.now().toISOString();
+    const pkg: Package = {
+      id: newId('pkg'),
+      appId,
+      module: meta.module,
+      version: meta.version,
+      kind: meta.kind,
+      platform: meta.platform ?? null,
+      format: 'link',
+      blobSha256: null,
+      contentHash: '',
+      size: 0,
+      fileCount: 0,
+      linkUrl: url,
+      minAppVersion: meta.minAppVersion ?? null,
+      maxAppVersion: meta.maxAppVersion ?? null,
+      fallbackUrl: meta.fallbackUrl ?? null,
+      description: meta.description ?? null,
+      disabled: false,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.#deps.packageStore.insertPackage(pkg);
+    await this.#deps.notifyChanged(appId);
+    return pkg;
+  }
+
+  async getPackage(id: string): Promise<Package> {
+    const pkg = await this.#deps.packageStore.getPackage(id);
+    if (!pkg) throw PackageNotFound({ id });
+    return pkg;
+  }
+
+  async listPackages(appId: string, module?: string): Promise<Package[]> {
+    await this.#deps.apps.getApp(appId);
+    return this.#deps.packageStore.listPackages(appId, module);
+  }
+
+  /** Disables (circuit-breaks) or re-enables a package: devices running it get `disable`. */
+  async setDisabled(id: string, disabled: boolean): Promise<Package> {
+    const pkg = await this.getPackage(id);
+    const updated = await this.#deps.packageStore.setDisabled(
+      id,
+      disabled,
+      this.#deps.clock.now().toISOString(),
+    );
+    if (!updated) throw PackageNotFound({ id });
+    await this.#deps.notifyChanged(pkg.appId);
+    return updated;
+  }
+}

@@ -1,0 +1,132 @@
+import type { ReleaseStage } from '@halftone/core';
+import type { Clock } from '../../platform/clock.js';
+import { HyperLogLog } from './hyperloglog.js';
+import type { ReleaseStore, StoredCounter } from './release-store.js';
+
+/** What a releaser watches per stage: distinct devices at each step of the funnel. */
+export interface StageCounters {
+  /** Devices that checked while this was the module's current release (≈1.6%, HyperLogLog). */
+  checked: number;
+  /** Devices that were offered the release (≈1.6%, HyperLogLog). */
+  offered: number;
+  /** Devices that reported a successful download (exact). */
+  downloaded: number;
+  /** Devices that reported a successful install (exact). */
+  installed: number;
+  /** Devices that reported a failed download or install (exact). */
+  failed: number;
+}
+
+interface Sketches {
+  readonly releaseId: string;
+  readonly stage: ReleaseStage;
+  readonly checked: HyperLogLog;
+  readonly offered: HyperLogLog;
+  dirty: boolean;
+}
+
+export interface ReleaseStatsDeps {
+  readonly store: Pick<ReleaseStore, 'saveCounters' | 'loadCounters' | 'deviceCountsByStage'>;
+  readonly clock: Clock;
+  readonly flushIntervalMs?: number;
+}
+
+/**
+ * Counts the rollout funnel without touching the database on the check path: checks and offers
+ * go into in-memory sketches that are merged into the stored ones every few seconds and at
+ * shutdown; downloads, installs and failures come from device reports (already stored).
+ */
+export class ReleaseStats {
+  readonly #deps: ReleaseStatsDeps;
+  readonly #sketches = new Map<string, Sketches>();
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> = Promise.resolve();
+
+  constructor(deps: ReleaseStatsDeps) {
+    this.#deps = deps;
+  }
+
+  start(): void {
+    this.#timer ??= setInterval(() => void this.flush().catch(() => {}), this.#deps.flushIntervalMs ?? 2000);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.flush();
+  }
+
+  #get(releaseId: string, stage: ReleaseStage): Sketches {
+    const key = `${releaseId}\u0000${stage}`;
+    let s = this.#sketches.get(key);
+    if (s === undefined) {
+      s = { releaseId, stage, checked: new HyperLogLog(), offered: new HyperLogLog(), dirty: false };
+      this.#sketches.set(key, s);
+    }
+    return s;
+  }
+
+  noteChecked(releaseId: string, stage: ReleaseStage, deviceId: string): void {
+    const s = this.#get(releaseId, stage);
+    if (s.checked.add(deviceId)) s.dirty = true;
+  }
+
+  noteOffered(releaseId: string, stage: ReleaseStage, deviceId: string): void {
+    const s = this.#get(releaseId, stage);
+    if (s.offered.add(deviceId)) s.dirty = true;
+  }
+
+  /** Merges the changed sketches into the stored ones. Calls never overlap. */
+  flush(): Promise<void> {
+    this.#flushing = this.#flushing.then(() => this.#flushNow());
+    return this.#flushing;
+  }
+
+  async #flushNow(): Promise<void> {
+    const dirty = [...this.#sketches.values()].filter((s) => s.dirty);
+    if (dirty.length === 0) return;
+    for (const s of dirty) s.dirty = false;
+    const out: StoredCounter[] = [];
+    const byRelease = new Map<string, Sketches[]>();
+    for (const s of dirty) byRelease.set(s.releaseId, [...(byRelease.get(s.releaseId) ?? []), s]);
+    for (const [releaseId, list] of byRelease) {
+      const stored = await this.#deps.store.loadCounters(releaseId);
+      for (const s of list) {
+        const prev = stored.find((c) => c.stage === s.stage);
+        if (prev) {
+          s.checked.merge(HyperLogLog.fromBase64(prev.checked));
+          s.offered.merge(HyperLogLog.fromBase64(prev.offered));
+        }
+        out.push({ releaseId, stage: s.stage, checked: s.checked.toBase64(), offered: s.offered.toBase64() });
+      }
+    }
+    try {
+      await this.#deps.store.saveCounters(out, this.#deps.clock.now().toISOString());
+    } catch (err) {
+      for (const s of dirty) s.dirty = true;
+      throw err;
+    }
+  }
+
+  /** The funnel of one release per stage, including what is not flushed yet. */
+  async countersFor(releaseId: string): Promise<Partial<Record<ReleaseStage, StageCounters>>> {
+    await this.flush();
+    const [stored, devices] = await Promise.all([
+      this.#deps.store.loadCounters(releaseId),
+      this.#deps.store.deviceCountsByStage(releaseId),
+    ]);
+    const out: Partial<Record<ReleaseStage, StageCounters>> = {};
+    const entry = (stage: ReleaseStage): StageCounters => {
+      out[stage] ??= { checked: 0, offered: 0, downloaded: 0, installed: 0, failed: 0 };
+      return out[stage];
+    };
+    for (const c of stored) {
+      const e = entry(c.stage);
+      e.checked = HyperLogLog.fromBase64(c.checked).count();
+      e.offered = HyperLogLog.fromBase64(c.offered).count();
+    }
+    for (const [stage, d] of devices) Object.assign(entry(stage), d);
+    return out;
+  }
+}
