@@ -1,4 +1,4 @@
-import { bucketOf, isInPercent, stickinessKeyOf } from './bucket.js';
+import { type Stickiness, bucketOf, isInPercent, stickinessKeyOf } from './bucket.js';
 import type { DeviceContext } from './context.js';
 import type { CompiledRule } from './rules.js';
 import { compareVersions, versionInRange } from './version.js';
@@ -13,8 +13,6 @@ export type ReleaseStage = (typeof RELEASE_STAGES)[number];
 /** `active` serves its audience; `halted` exposes nobody new; `rolled_back` sends its installers back. */
 export const RELEASE_STATUSES = ['active', 'halted', 'rolled_back'] as const;
 export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
-
-export type Stickiness = 'userId' | 'deviceId';
 
 /** What the client API answers for one module. */
 export type ModuleAction = 'none' | 'update' | 'rollback' | 'disable' | 'store-update';

@@ -8,6 +8,7 @@ import { createBlobStore } from './platform/blob/blob-store.js';
 import { createEventBus } from './platform/bus/event-bus.js';
 import { type Clock, systemClock } from './platform/clock.js';
 import type { Config } from './platform/config/config-schema.js';
+import { configInvalid } from './platform/errors/platform-errors.js';
 import { generateSecret } from './platform/ids.js';
 import { migrateToLatest } from './platform/sql/migrate.js';
 import { createSqlDatabase } from './platform/sql/sql-database.js';
@@ -44,6 +45,12 @@ export interface ComposeOptions {
  */
 export async function composeHalftone(config: Config, opts: ComposeOptions = {}): Promise<Halftone> {
   const clock = opts.clock ?? systemClock;
+  if (config.role !== 'all') {
+    // Split roles arrive with the gateway and sync roles; until then one process does everything.
+    throw configInvalid(undefined, {
+      detail: `role "${config.role}" is not available yet; run with HALFTONE_ROLE=all`,
+    });
+  }
   const sql = await createSqlDatabase<Database>(config.dbUrl);
   const closers: (() => Promise<void>)[] = [() => sql.close()];
   try {

@@ -4,5 +4,10 @@
 //
 // Each slice adds one line for its `*-errors.ts`, e.g. `import './slices/apps/app-errors.js';`.
 import './platform/errors/platform-errors.js';
+import './slices/apps/app-errors.js';
+import './slices/client/client-errors.js';
+import './slices/packages/archive-errors.js';
+import './slices/packages/package-errors.js';
+import './slices/releases/release-errors.js';
 
 export { errorCatalogue, RETIRED_CODES } from './platform/errors/halftone-error.js';

@@ -2,7 +2,7 @@ import { RELEASE_STAGES, RELEASE_STATUSES, type Rule } from '@halftone/core';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppIdParam } from '../apps/app-routes.js';
-import { ModuleName } from '../packages/package-routes.js';
+import { ModuleName, parseWith } from '../packages/package-routes.js';
 import type { Release } from './release-store.js';
 import type { CreateReleaseInput, ReleaseService, UpdateReleaseInput } from './release-service.js';
 
@@ -169,11 +169,14 @@ export async function releaseRoutes(app: FastifyInstance, deps: ReleaseRoutesDep
           tags: ['releases'],
           summary,
           params: IdParams,
-          body: Type.Optional(RevisionBody),
+          // The body is optional (a bare POST is fine), so it is checked in the handler.
           response: { 200: ReleaseSchema },
         },
       },
-      async (req, reply) => sendRelease(reply, await releases[verb](id(req), expectedRevision(req))),
+      async (req, reply) => {
+        if (req.body !== undefined && req.body !== null) parseWith(RevisionBody, req.body, '/body');
+        return sendRelease(reply, await releases[verb](id(req), expectedRevision(req)));
+      },
     );
   }
 

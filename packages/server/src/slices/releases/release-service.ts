@@ -212,6 +212,7 @@ export class ReleaseService {
     ]);
     const total: StageCounters = { checked: 0, offered: 0, downloaded: 0, installed: 0, failed: 0 };
     for (const c of Object.values(stages)) {
+      if (c === undefined) continue;
       total.checked += c.checked;
       total.offered += c.offered;
       total.downloaded += c.downloaded;
