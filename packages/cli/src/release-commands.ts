@@ -1,0 +1,238 @@
+import { type Command, Option } from 'commander';
+import type { CountersBody, ReleaseBody, ReleaseStatusBody } from './admin-types.js';
+import { apiPath } from './api-client.js';
+import { usageError } from './cli-error.js';
+import type { CommandRuntime } from './command-context.js';
+import {
+  collectList,
+  parseJsonArgument,
+  parseNumber,
+  parsePercentOption,
+} from './option-parsers.js';
+import { cell, formatTable } from './output.js';
+
+/** Rollout stages in the order a release goes through them. */
+export const STAGES = ['whitelist', 'internal', 'gray', 'percentage', 'full'] as const;
+
+/** The funnel counters, in funnel order. */
+const COUNTERS = ['checked', 'offered', 'downloaded', 'installed', 'failed'] as const;
+
+/** The verbs that move a release and take no arguments: `POST /admin/v1/releases/:id/<verb>`. */
+const VERBS = {
+  advance: 'advance the release to its next stage',
+  halt: 'stop offering the release (devices that took it keep it)',
+  resume: 'offer a halted release again',
+  rollback: 'roll the release back (only devices that took it revert)',
+} as const;
+
+interface CreateOptions {
+  readonly app: string;
+  readonly module: string;
+  readonly version: string;
+  readonly platform?: string;
+  readonly whitelist?: string[];
+  readonly crowd?: string[];
+  readonly percent?: number;
+  readonly rule?: string;
+  readonly when?: string;
+  readonly mandatory?: boolean;
+  readonly grayId?: string;
+  readonly stickiness?: string;
+  readonly description?: string;
+}
+
+/**
+ * One line describing a release: id, module@version, stage, status, percent.
+ *
+ * @example
+ * releaseLine({ id: 'rel_1', module: 'home', version: '1.4.0', stage: 'gray', status: 'active',
+ *   percent: 10 });
+ * // 'rel_1  home@1.4.0  stage=gray  status=active  percent=10%'
+ */
+export function releaseLine(release: ReleaseBody): string {
+  const percent = release.percent === undefined ? '-' : `${release.percent}%`;
+  return [
+    cell(release.id),
+    `${cell(release.module)}@${cell(release.version)}`,
+    `stage=${cell(release.stage)}`,
+    `status=${cell(release.status)}`,
+    `percent=${percent}`,
+  ].join('  ');
+}
+
+function counterCells(counters: CountersBody | undefined): string[] {
+  return COUNTERS.map((name) => String(counters?.[name] ?? 0));
+}
+
+/**
+ * The human form of `GET /admin/v1/releases/:id/status`: the release line, then a table of
+ * stages × funnel counters (stages in rollout order, then any the CLI does not know, then the
+ * total).
+ *
+ * @example
+ * formatReleaseStatus({ release, stats: { total, stages: { gray: counters } } });
+ */
+export function formatReleaseStatus(status: ReleaseStatusBody): string {
+  const stages = status.stats?.stages ?? {};
+  const known = STAGES.filter((s) => stages[s] !== undefined);
+  const other = Object.keys(stages).filter(
+    (s) => !(STAGES as readonly string[]).includes(s) && stages[s] !== undefined,
+  );
+  const rows = [...known, ...other].map((stage) => [stage, ...counterCells(stages[stage])]);
+  rows.push(['total', ...counterCells(status.stats?.total)]);
+  const headers = ['STAGE', ...COUNTERS.map((c) => c.toUpperCase())];
+  return `${releaseLine(status.release)}\n\n${formatTable(headers, rows)}`;
+}
+
+function createBody(opts: CreateOptions, cwd: string): Record<string, unknown> {
+  if (opts.rule !== undefined && opts.when !== undefined) {
+    throw usageError('--when is another name for --rule; give only one of them');
+  }
+  const ruleText = opts.rule ?? opts.when;
+  const rule =
+    ruleText === undefined
+      ? undefined
+      : parseJsonArgument(ruleText, opts.rule !== undefined ? '--rule' : '--when', cwd);
+  const body: Record<string, unknown> = { module: opts.module, version: opts.version };
+  const optional: Record<string, unknown> = {
+    platform: opts.platform,
+    whitelist: opts.whitelist,
+    crowds: opts.crowd,
+    percent: opts.percent,
+    rule,
+    mandatory: opts.mandatory,
+    grayId: opts.grayId,
+    stickiness: opts.stickiness,
+    description: opts.description,
+  };
+  for (const [key, value] of Object.entries(optional)) {
+    if (value !== undefined) body[key] = value;
+  }
+  return body;
+}
+
+/**
+ * Registers `halftone release create|list|status|advance|halt|resume|rollback|set-percent`.
+ *
+ * @example
+ * registerReleaseCommands(program, runtime);
+ * // halftone release create --app shop --module home --version 1.4.0 --crowd employees --percent 5
+ */
+export function registerReleaseCommands(program: Command, runtime: CommandRuntime): void {
+  const release = program.command('release').description('create and steer gray releases');
+
+  release
+    .command('create')
+    .description('release a published package version, starting small')
+    .requiredOption('--app <app>', 'app id')
+    .requiredOption('--module <name>', 'module')
+    .requiredOption('--version <version>', 'package version to release')
+    .option('--platform <platform>', 'platform (when the version exists for several)')
+    .addOption(
+      new Option(
+        '--whitelist <ids>',
+        'user or device ids that get it first (comma list)',
+      ).argParser(collectList),
+    )
+    .addOption(
+      new Option('--crowd <name>', 'crowd that gets it (repeatable, or a comma list)').argParser(
+        collectList,
+      ),
+    )
+    .addOption(new Option('--percent <p>', 'share of devices, 0–100').argParser(parsePercentOption))
+    .option('--rule <json>', 'targeting rule as JSON, or @file.json')
+    .option('--when <json>', 'same as --rule')
+    .option('--mandatory', 'clients must install it before continuing')
+    .option('--gray-id <id>', 'bucketing salt (releases sharing it share their buckets)')
+    .addOption(
+      new Option('--stickiness <key>', 'what a bucket sticks to').choices(['userId', 'deviceId']),
+    )
+    .option('--description <text>', 'release notes')
+    .action(async (opts: CreateOptions, command: Command) => {
+      const ctx = runtime.contextFor(command);
+      const json = createBody(opts, ctx.io.cwd);
+      const body = await ctx.api().send<ReleaseBody>({
+        method: 'POST',
+        path: apiPath`/admin/v1/apps/${opts.app}/releases`,
+        json,
+      });
+      ctx.emit(body, () => `Created release ${releaseLine(body)}`);
+    });
+
+  release
+    .command('list')
+    .description("list an app's releases")
+    .requiredOption('--app <app>', 'app id')
+    .option('--module <name>', 'only this module')
+    .option('--status <status>', 'only releases with this status')
+    .action(async (opts: { app: string; module?: string; status?: string }, command: Command) => {
+      const ctx = runtime.contextFor(command);
+      const body = await ctx.api().send<{ releases?: ReleaseBody[] }>({
+        method: 'GET',
+        path: apiPath`/admin/v1/apps/${opts.app}/releases`,
+        query: { module: opts.module, status: opts.status },
+      });
+      const releases = body.releases ?? [];
+      ctx.emit(body, () =>
+        releases.length === 0
+          ? `No releases in app ${opts.app}.`
+          : formatTable(
+              ['ID', 'MODULE', 'VERSION', 'STAGE', 'STATUS', 'PERCENT', 'UPDATED'],
+              releases.map((r) => [
+                cell(r.id),
+                cell(r.module),
+                cell(r.version),
+                cell(r.stage),
+                cell(r.status),
+                r.percent === undefined ? '-' : `${r.percent}%`,
+                cell(r.updatedAt ?? r.createdAt),
+              ]),
+            ),
+      );
+    });
+
+  release
+    .command('status')
+    .description('show a release and its funnel per stage')
+    .argument('<id>', 'release id')
+    .action(async (id: string, _opts: unknown, command: Command) => {
+      const ctx = runtime.contextFor(command);
+      const body = await ctx.api().send<ReleaseStatusBody>({
+        method: 'GET',
+        path: apiPath`/admin/v1/releases/${id}/status`,
+      });
+      ctx.emit(body, () => formatReleaseStatus(body));
+    });
+
+  for (const [verb, description] of Object.entries(VERBS)) {
+    release
+      .command(verb)
+      .description(description)
+      .argument('<id>', 'release id')
+      .action(async (id: string, _opts: unknown, command: Command) => {
+        const ctx = runtime.contextFor(command);
+        const body = await ctx.api().send<ReleaseBody>({
+          method: 'POST',
+          path: apiPath`/admin/v1/releases/${id}/${verb}`,
+          json: {},
+        });
+        ctx.emit(body, () => releaseLine(body));
+      });
+  }
+
+  release
+    .command('set-percent')
+    .description('set the share of devices a release reaches')
+    .argument('<id>', 'release id')
+    .argument('<percent>', 'share of devices, 0–100')
+    .action(async (id: string, percentText: string, _opts: unknown, command: Command) => {
+      const ctx = runtime.contextFor(command);
+      const percent = parseNumber(percentText, 'PERCENT');
+      const body = await ctx.api().send<ReleaseBody>({
+        method: 'POST',
+        path: apiPath`/admin/v1/releases/${id}/percent`,
+        json: { percent },
+      });
+      ctx.emit(body, () => releaseLine(body));
+    });
+}

@@ -1,0 +1,66 @@
+import { resolve } from 'node:path';
+import { type Command, Option } from 'commander';
+import { CliError, EXIT } from './cli-error.js';
+import { parsePort } from './option-parsers.js';
+
+/** What `halftone serve` passes to the server's `serve()`. */
+export interface ServeOptions {
+  readonly dataDir?: string;
+  readonly port?: number;
+  readonly host?: string;
+}
+
+/** The part of `@halftone/server` the CLI uses. */
+export interface ServerModule {
+  serve(options: ServeOptions): Promise<unknown>;
+}
+
+/** Loads the server only when `serve` runs, so the admin commands start fast. */
+export type ServerLoader = () => Promise<ServerModule>;
+
+// The specifier is a variable on purpose: the admin commands must not depend on the server's
+// build output being present when the CLI is type-checked; `ServerModule` states the contract.
+const SERVER_PACKAGE = '@halftone/server';
+
+/**
+ * The default {@link ServerLoader}: imports `@halftone/server`.
+ *
+ * @example
+ * const { serve } = await loadServer();
+ */
+export const loadServer: ServerLoader = async () => {
+  try {
+    return (await import(SERVER_PACKAGE)) as ServerModule;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new CliError(
+      'HT_CLI_INTERNAL',
+      `cannot load ${SERVER_PACKAGE} (is it built? run \`npm run build\`): ${message}`,
+      EXIT.FAILURE,
+    );
+  }
+};
+
+/**
+ * Registers `halftone serve [--data DIR] [--port N] [--host H]`: runs every server role in this
+ * process. The server prints its banner and handles signals itself.
+ *
+ * @example
+ * registerServeCommand(program, process.cwd(), loadServer);
+ */
+export function registerServeCommand(program: Command, cwd: string, load: ServerLoader): void {
+  program
+    .command('serve')
+    .description('run the Halftone server (every role, one process)')
+    .option('--data <dir>', 'data directory (database, blobs, admin token)')
+    .addOption(new Option('--port <n>', 'port to listen on').argParser(parsePort))
+    .option('--host <host>', 'interface to listen on')
+    .action(async (opts: { data?: string; port?: number; host?: string }) => {
+      const { serve } = await load();
+      await serve({
+        ...(opts.data === undefined ? {} : { dataDir: resolve(cwd, opts.data) }),
+        ...(opts.port === undefined ? {} : { port: opts.port }),
+        ...(opts.host === undefined ? {} : { host: opts.host }),
+      });
+    });
+}
