@@ -212,10 +212,10 @@ describe('gray release lifecycle against the real server', () => {
   });
 
   it('answers bad input with problem+json and never a 500', async () => {
-    const post = (path: string, body: unknown, key: string | undefined = clientKey) =>
+    const post = (path: string, body: unknown, key: string | null = clientKey) =>
       fetch(`${server.url}${path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(key ? { 'x-halftone-key': key } : {}) },
+        headers: { 'content-type': 'application/json', ...(key !== null ? { 'x-halftone-key': key } : {}) },
         body: typeof body === 'string' ? body : JSON.stringify(body),
       });
     const cases: [Response, number, string][] = [
@@ -223,7 +223,7 @@ describe('gray release lifecycle against the real server', () => {
       [await post('/client/v1/check', { deviceId: 'd', platform: 'android', appVersion: '8.x', modules: [] }), 400, 'HT_VERSION_INVALID'],
       [await post('/client/v1/check', '{"deviceId":', clientKey), 400, 'HT_BAD_JSON'],
       [await post('/client/v1/check', { deviceId: 'd', platform: 'android', appVersion: '8', modules: [] }, 'hck_wrong'), 401, 'HT_AUTH_CLIENT_KEY_INVALID'],
-      [await post('/client/v1/check', { deviceId: 'd', platform: 'android', appVersion: '8', modules: [] }, undefined), 401, 'HT_AUTH_CLIENT_KEY_MISSING'],
+      [await post('/client/v1/check', { deviceId: 'd', platform: 'android', appVersion: '8', modules: [] }, null), 401, 'HT_AUTH_CLIENT_KEY_MISSING'],
       [await fetch(`${server.url}/admin/v1/apps`), 401, 'HT_AUTH_TOKEN_MISSING'],
       [await fetch(`${server.url}/admin/v1/apps`, { headers: { authorization: 'Bearer nope' } }), 403, 'HT_AUTH_TOKEN_INVALID'],
     ];

@@ -206,20 +206,11 @@ export class ReleaseService {
 
   async status(id: string): Promise<ReleaseStatusView> {
     const release = await this.get(id);
-    const [stages, history] = await Promise.all([
+    const [stats, history] = await Promise.all([
       this.#d.stats.countersFor(release.id),
       this.#d.releaseStore.listEvents(release.id),
     ]);
-    const total: StageCounters = { checked: 0, offered: 0, downloaded: 0, installed: 0, failed: 0 };
-    for (const c of Object.values(stages)) {
-      if (c === undefined) continue;
-      total.checked += c.checked;
-      total.offered += c.offered;
-      total.downloaded += c.downloaded;
-      total.installed += c.installed;
-      total.failed += c.failed;
-    }
-    return { release, stats: { total, stages }, history };
+    return { release, stats, history };
   }
 
   advance(id: string, expectedRevision?: number): Promise<Release> {

@@ -109,24 +109,48 @@ export class ReleaseStats {
     }
   }
 
-  /** The funnel of one release per stage, including what is not flushed yet. */
-  async countersFor(releaseId: string): Promise<Partial<Record<ReleaseStage, StageCounters>>> {
+  /**
+   * The funnel of one release per stage, and in total (distinct devices over all stages, so a
+   * device counted in two stages counts once), including what is not flushed yet.
+   */
+  async countersFor(releaseId: string): Promise<{
+    total: StageCounters;
+    stages: Partial<Record<ReleaseStage, StageCounters>>;
+  }> {
     await this.flush();
     const [stored, devices] = await Promise.all([
       this.#deps.store.loadCounters(releaseId),
       this.#deps.store.deviceCountsByStage(releaseId),
     ]);
-    const out: Partial<Record<ReleaseStage, StageCounters>> = {};
+    const stages: Partial<Record<ReleaseStage, StageCounters>> = {};
     const entry = (stage: ReleaseStage): StageCounters => {
-      out[stage] ??= { checked: 0, offered: 0, downloaded: 0, installed: 0, failed: 0 };
-      return out[stage];
+      stages[stage] ??= { checked: 0, offered: 0, downloaded: 0, installed: 0, failed: 0 };
+      return stages[stage];
     };
+    const checked = new HyperLogLog();
+    const offered = new HyperLogLog();
     for (const c of stored) {
       const e = entry(c.stage);
-      e.checked = HyperLogLog.fromBase64(c.checked).count();
-      e.offered = HyperLogLog.fromBase64(c.offered).count();
+      const stageChecked = HyperLogLog.fromBase64(c.checked);
+      const stageOffered = HyperLogLog.fromBase64(c.offered);
+      e.checked = stageChecked.count();
+      e.offered = stageOffered.count();
+      checked.merge(stageChecked);
+      offered.merge(stageOffered);
     }
-    for (const [stage, d] of devices) Object.assign(entry(stage), d);
-    return out;
+    const total: StageCounters = {
+      checked: checked.count(),
+      offered: offered.count(),
+      downloaded: 0,
+      installed: 0,
+      failed: 0,
+    };
+    for (const [stage, d] of devices) {
+      Object.assign(entry(stage), d);
+      total.downloaded += d.downloaded;
+      total.installed += d.installed;
+      total.failed += d.failed;
+    }
+    return { total, stages };
   }
 }
