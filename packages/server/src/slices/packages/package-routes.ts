@@ -1,7 +1,6 @@
-import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { validationFailed } from '../../platform/errors/platform-errors.js';
+import { parseWith } from '../../platform/http/parse-with.js';
 import { AppIdParam } from '../apps/app-routes.js';
 import { PackageFileMissing, PackageLinkRequired } from './package-errors.js';
 import type { PackageMeta, PackageService } from './package-service.js';
@@ -48,19 +47,6 @@ export const PackageSchema = Type.Object({
   createdAt: Type.String(),
   updatedAt: Type.String(),
 });
-
-/** Validates a plain value with a TypeBox schema, reporting every problem as HT_VALIDATION. */
-export function parseWith<S extends TSchema>(schema: S, value: unknown, where: string): Static<S> {
-  if (Value.Check(schema, value)) return value as Static<S>;
-  const fields = [...Value.Errors(schema, value)].slice(0, 20).map((e) => ({
-    pointer: `${where}${e.path}`,
-    message: e.message,
-  }));
-  throw validationFailed(undefined, {
-    detail: fields.map((f) => `${f.pointer}: ${f.message}`).join('; '),
-    fields,
-  });
-}
 
 export interface PackageRoutesDeps {
   readonly packages: PackageService;

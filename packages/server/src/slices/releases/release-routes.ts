@@ -2,7 +2,8 @@ import { RELEASE_STAGES, RELEASE_STATUSES, type Rule } from '@halftone/core';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppIdParam } from '../apps/app-routes.js';
-import { ModuleName, parseWith } from '../packages/package-routes.js';
+import { parseWith } from '../../platform/http/parse-with.js';
+import { ModuleName } from '../packages/package-routes.js';
 import type { Release } from './release-store.js';
 import type { CreateReleaseInput, ReleaseService, UpdateReleaseInput } from './release-service.js';
 

@@ -214,7 +214,7 @@ export class ReleaseService {
   }
 
   advance(id: string, expectedRevision?: number): Promise<Release> {
-    return this.#mutate(id, expectedRevision, 'advance', (r) => {
+    return this.#mutate(id, expectedRevision, (r) => {
       this.#requireStatus(r, 'advance', ['active']);
       const next = nextStage(r);
       if (next === null) throw ReleaseStateInvalid({ action: 'advance', id, state: 'at stage full' });
@@ -224,7 +224,7 @@ export class ReleaseService {
 
   setPercent(id: string, percent: number, expectedRevision?: number): Promise<Release> {
     checkPercent(percent);
-    return this.#mutate(id, expectedRevision, 'change the percentage of', (r) => {
+    return this.#mutate(id, expectedRevision, (r) => {
       this.#requireStatus(r, 'change the percentage of', ['active']);
       if (r.stage === 'full') throw ReleaseStateInvalid({ action: 'change the percentage of', id, state: 'at stage full' });
       if (percent < r.percent) throw PercentDecrease({ percent, current: r.percent });
@@ -250,7 +250,7 @@ export class ReleaseService {
   update(id: string, input: UpdateReleaseInput, expectedRevision?: number): Promise<Release> {
     checkRule(input.rule);
     checkWhitelist(input.whitelist);
-    return this.#mutate(id, expectedRevision, 'change', async (r) => {
+    return this.#mutate(id, expectedRevision, async (r) => {
       this.#requireStatus(r, 'change', ['active', 'halted']);
       for (const crowd of input.crowds ?? []) await this.#d.apps.getCrowd(r.appId, crowd);
       const change: Partial<Release> = {
@@ -278,7 +278,7 @@ export class ReleaseService {
     to: ReleaseStatus,
     event: string,
   ): Promise<Release> {
-    return this.#mutate(id, expectedRevision, action, (r) => {
+    return this.#mutate(id, expectedRevision, (r) => {
       this.#requireStatus(r, action, from);
       return { change: { status: to }, event, data: { from: r.status, to } };
     });
@@ -287,7 +287,6 @@ export class ReleaseService {
   async #mutate(
     id: string,
     expectedRevision: number | undefined,
-    _action: string,
     fn: (
       r: Release,
     ) =>
