@@ -23,7 +23,7 @@ export interface StreamBody {
 
 /** One admin API call. */
 export interface ApiRequest {
-  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Path below the base URL, already encoded (build it with {@link apiPath}). */
   readonly path: string;
   /** Query parameters; undefined values are left out. */

@@ -250,3 +250,30 @@ describe('halftone release verbs', () => {
     expect(stderr).toBe('HT_RELEASE_NOT_ACTIVE: Release rel_1 is halted\n');
   });
 });
+
+describe('halftone release update', () => {
+  it('patches only what it was given', async () => {
+    h.stub.on('PATCH', '/admin/v1/releases/rel_1', { status: 200, body: release });
+    const { code, stdout } = await h.cli([
+      'release', 'update', 'rel_1', '--crowd', 'staff,qa', '--rule',
+      '{"attribute":"channel","operator":"eq","value":"huawei"}', '--not-mandatory',
+    ]);
+    expect(code).toBe(0);
+    expect(h.stub.requests[0]?.body).toEqual({
+      crowds: ['staff', 'qa'],
+      rule: { attribute: 'channel', operator: 'eq', value: 'huawei' },
+      mandatory: false,
+    });
+    expect(stdout).toContain('Updated release rel_1');
+  });
+
+  it('clears the rule, and refuses an empty change without a request', async () => {
+    h.stub.on('PATCH', '/admin/v1/releases/rel_1', { status: 200, body: release });
+    await h.cli(['release', 'update', 'rel_1', '--clear-rule']);
+    expect(h.stub.requests[0]?.body).toEqual({ rule: null });
+    const { code, stderr } = await h.cli(['release', 'update', 'rel_1']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^HT_CLI_USAGE: nothing to change/);
+    expect(h.stub.requests).toHaveLength(1);
+  });
+});

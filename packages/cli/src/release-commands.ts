@@ -84,15 +84,19 @@ export function formatReleaseStatus(status: ReleaseStatusBody): string {
   return `${releaseLine(status.release)}\n\n${formatTable(headers, rows)}`;
 }
 
-function createBody(opts: CreateOptions, cwd: string): Record<string, unknown> {
+/** The rule given with `--rule` or its alias `--when` (inline JSON or @file.json). */
+function ruleOption(opts: { rule?: string; when?: string }, cwd: string): unknown {
   if (opts.rule !== undefined && opts.when !== undefined) {
     throw usageError('--when is another name for --rule; give only one of them');
   }
   const ruleText = opts.rule ?? opts.when;
-  const rule =
-    ruleText === undefined
-      ? undefined
-      : parseJsonArgument(ruleText, opts.rule !== undefined ? '--rule' : '--when', cwd);
+  return ruleText === undefined
+    ? undefined
+    : parseJsonArgument(ruleText, opts.rule !== undefined ? '--rule' : '--when', cwd);
+}
+
+function createBody(opts: CreateOptions, cwd: string): Record<string, unknown> {
+  const rule = ruleOption(opts, cwd);
   const body: Record<string, unknown> = { module: opts.module, version: opts.version };
   const optional: Record<string, unknown> = {
     platform: opts.platform,
@@ -111,8 +115,39 @@ function createBody(opts: CreateOptions, cwd: string): Record<string, unknown> {
   return body;
 }
 
+interface UpdateOptions {
+  readonly whitelist?: string[];
+  readonly crowd?: string[];
+  readonly rule?: string;
+  readonly when?: string;
+  readonly clearRule?: boolean;
+  readonly mandatory?: boolean;
+  readonly notMandatory?: boolean;
+  readonly description?: string;
+}
+
+function updateBody(opts: UpdateOptions, cwd: string): Record<string, unknown> {
+  if (opts.mandatory && opts.notMandatory) {
+    throw usageError('give only one of --mandatory and --not-mandatory');
+  }
+  if (opts.clearRule && (opts.rule !== undefined || opts.when !== undefined)) {
+    throw usageError('--clear-rule removes the rule; do not give --rule with it');
+  }
+  const body: Record<string, unknown> = {};
+  const rule = ruleOption(opts, cwd);
+  if (rule !== undefined) body.rule = rule;
+  if (opts.clearRule) body.rule = null;
+  if (opts.whitelist !== undefined) body.whitelist = opts.whitelist;
+  if (opts.crowd !== undefined) body.crowds = opts.crowd;
+  if (opts.mandatory) body.mandatory = true;
+  if (opts.notMandatory) body.mandatory = false;
+  if (opts.description !== undefined) body.description = opts.description;
+  if (Object.keys(body).length === 0) throw usageError('nothing to change: give at least one option');
+  return body;
+}
+
 /**
- * Registers `halftone release create|list|status|advance|halt|resume|rollback|set-percent`.
+ * Registers `halftone release create|list|status|update|advance|halt|resume|rollback|set-percent`.
  *
  * @example
  * registerReleaseCommands(program, runtime);
@@ -219,6 +254,35 @@ export function registerReleaseCommands(program: Command, runtime: CommandRuntim
         ctx.emit(body, () => releaseLine(body));
       });
   }
+
+  release
+    .command('update')
+    .description('change the whitelist, crowds, gray rule, mandatory flag or notes of a release')
+    .argument('<id>', 'release id')
+    .addOption(
+      new Option('--whitelist <ids>', 'replace the whitelist (comma list)').argParser(collectList),
+    )
+    .addOption(
+      new Option('--crowd <name>', 'replace the crowds (repeatable, or a comma list)').argParser(
+        collectList,
+      ),
+    )
+    .option('--rule <json>', 'replace the gray rule (JSON, or @file.json)')
+    .option('--when <json>', 'same as --rule')
+    .option('--clear-rule', 'remove the gray rule')
+    .option('--mandatory', 'make it mandatory')
+    .option('--not-mandatory', 'make it optional')
+    .option('--description <text>', 'release notes')
+    .action(async (id: string, opts: UpdateOptions, command: Command) => {
+      const ctx = runtime.contextFor(command);
+      const json = updateBody(opts, ctx.io.cwd);
+      const body = await ctx.api().send<ReleaseBody>({
+        method: 'PATCH',
+        path: apiPath`/admin/v1/releases/${id}`,
+        json,
+      });
+      ctx.emit(body, () => `Updated release ${releaseLine(body)}`);
+    });
 
   release
     .command('set-percent')
