@@ -9,7 +9,7 @@ import type { CheckBody, CheckResponse, ModuleAnswer, ReportBody, ReportResponse
 
 export interface ClientServiceDeps {
   readonly index: ReleaseIndex;
-  readonly stats: Pick<ReleaseStats, 'noteChecked' | 'noteOffered'>;
+  readonly stats: Pick<ReleaseStats, 'deviceHash' | 'noteChecked' | 'noteOffered'>;
   readonly releaseStore: Pick<ReleaseStore, 'recordDeviceReport' | 'lastInstalledVersion'>;
   readonly clock: Clock;
   readonly notifyChanged: (appId: string) => Promise<void>;
@@ -48,13 +48,18 @@ export class ClientService {
     const catalog = await this.#d.index.catalog(appId);
     const modules = catalog.platforms.get(body.platform) ?? NO_MODULES;
     const out: ModuleAnswer[] = [];
+    const deviceHash = this.#d.stats.deviceHash(body.deviceId);
     for (const [name, current] of listed) {
       const state = modules.get(name);
-      out.push(state === undefined ? { name, action: 'none' } : this.#answer(name, ctx, current, state, baseUrl));
+      out.push(
+        state === undefined
+          ? { name, action: 'none' }
+          : this.#answer(name, ctx, current, state, baseUrl, deviceHash),
+      );
     }
     for (const [name, state] of modules) {
       if (listed.has(name)) continue;
-      const answer = this.#answer(name, ctx, undefined, state, baseUrl);
+      const answer = this.#answer(name, ctx, undefined, state, baseUrl, deviceHash);
       if (answer.action !== 'none') out.push(answer);
     }
     return { modules: out };
@@ -66,11 +71,12 @@ export class ClientService {
     current: string | undefined,
     state: ModuleState<PackagePayload>,
     baseUrl: string,
+    deviceHash: number,
   ): ModuleAnswer {
     // The module's newest active release is the one whose rollout this check counts towards.
     for (const r of state.releases) {
       if (r.status === 'active') {
-        this.#d.stats.noteChecked(r.id, r.stage, ctx.deviceId);
+        this.#d.stats.noteChecked(r.id, r.stage, deviceHash);
         break;
       }
     }
@@ -90,7 +96,7 @@ export class ClientService {
     if (d.fallbackUrl !== undefined) answer.fallbackUrl = d.fallbackUrl;
     if (d.action === 'update') {
       answer.mandatory = d.mandatory === true;
-      if (d.release !== undefined) this.#d.stats.noteOffered(d.release.id, d.release.stage, ctx.deviceId);
+      if (d.release !== undefined) this.#d.stats.noteOffered(d.release.id, d.release.stage, deviceHash);
     }
     return answer;
   }

@@ -21,7 +21,16 @@ export class HyperLogLog {
 
   /** Adds a key; returns true when the sketch changed (so callers know it needs saving). */
   add(key: string): boolean {
-    const h = murmurHash3String(key, SEED);
+    return this.addHash(HyperLogLog.hash(key));
+  }
+
+  /** The 32-bit hash `add` uses: compute it once when one key goes into several sketches. */
+  static hash(key: string): number {
+    return murmurHash3String(key, SEED);
+  }
+
+  /** Adds a key by its `HyperLogLog.hash`. */
+  addHash(h: number): boolean {
     const index = h >>> (32 - P);
     const rest = (h << P) | (1 << (P - 1));
     const rank = Math.clz32(rest) + 1;

@@ -67,14 +67,19 @@ export class ReleaseStats {
     return s;
   }
 
-  noteChecked(releaseId: string, stage: ReleaseStage, deviceId: string): void {
-    const s = this.#get(releaseId, stage);
-    if (s.checked.add(deviceId)) s.dirty = true;
+  /** The device key's hash, computed once per check and passed to `noteChecked`/`noteOffered`. */
+  deviceHash(deviceId: string): number {
+    return HyperLogLog.hash(deviceId);
   }
 
-  noteOffered(releaseId: string, stage: ReleaseStage, deviceId: string): void {
+  noteChecked(releaseId: string, stage: ReleaseStage, deviceHash: number): void {
     const s = this.#get(releaseId, stage);
-    if (s.offered.add(deviceId)) s.dirty = true;
+    if (s.checked.addHash(deviceHash)) s.dirty = true;
+  }
+
+  noteOffered(releaseId: string, stage: ReleaseStage, deviceHash: number): void {
+    const s = this.#get(releaseId, stage);
+    if (s.offered.addHash(deviceHash)) s.dirty = true;
   }
 
   /** Merges the changed sketches into the stored ones. Calls never overlap. */
