@@ -1,7 +1,7 @@
 import { type Stickiness, bucketOf, isInPercent, stickinessKeyOf } from './bucket.js';
 import type { DeviceContext } from './context.js';
 import type { CompiledRule } from './rules.js';
-import { compareVersions, versionInRange } from './version.js';
+import { type ParsedVersion, compareParsed, parseVersion } from './version.js';
 
 /**
  * The stages a release widens through. Each stage's audience contains the previous one's
@@ -45,6 +45,44 @@ export interface CandidateRelease<P = unknown> {
   readonly disabled: boolean;
   readonly fallbackUrl: string | null;
   readonly payload: P;
+  /**
+   * `version`, `minAppVersion` and `maxAppVersion` parsed ahead of time (see
+   * {@link prepareRelease}); computed on the fly when absent.
+   */
+  readonly parsed?: PreparedVersions | undefined;
+}
+
+/** A release's versions, parsed once when the release is indexed. */
+export interface PreparedVersions {
+  readonly version: ParsedVersion;
+  readonly min: ParsedVersion | null;
+  readonly max: ParsedVersion | null;
+}
+
+function mustParse(v: string): ParsedVersion {
+  const parsed = parseVersion(v);
+  if (parsed === null) throw new TypeError(`Invalid version ${JSON.stringify(v)}`);
+  return parsed;
+}
+
+/**
+ * Parses a release's versions once, so deciding for each device compares numbers, not strings.
+ *
+ * @example
+ * const ready = { ...candidate, parsed: prepareRelease(candidate) };
+ */
+export function prepareRelease(
+  release: Pick<CandidateRelease, 'version' | 'minAppVersion' | 'maxAppVersion'>,
+): PreparedVersions {
+  return {
+    version: mustParse(release.version),
+    min: release.minAppVersion === null ? null : mustParse(release.minAppVersion),
+    max: release.maxAppVersion === null ? null : mustParse(release.maxAppVersion),
+  };
+}
+
+function versionsOf(release: CandidateRelease): PreparedVersions {
+  return release.parsed ?? prepareRelease(release);
 }
 
 /** A version of a module the device might be sent back to (any published package of the module). */
@@ -127,19 +165,16 @@ export function audiencePath(release: CandidateRelease, ctx: DeviceContext): Aud
  * range (inclusive). Returns `'too-old'` when the app must be updated from the store first.
  */
 export function compatibility(
-  release: Pick<CandidateRelease, 'platform' | 'minAppVersion' | 'maxAppVersion'>,
+  release: Pick<CandidateRelease, 'platform' | 'minAppVersion' | 'maxAppVersion' | 'parsed'>,
   ctx: DeviceContext,
+  appVersion: ParsedVersion = mustParse(ctx.appVersion),
 ): 'ok' | 'too-old' | 'no' {
   if (release.platform !== null && release.platform !== ctx.platform) return 'no';
-  if (release.minAppVersion !== null && compareVersions(ctx.appVersion, release.minAppVersion) < 0) {
-    return 'too-old';
-  }
-  if (!versionInRange(ctx.appVersion, undefined, release.maxAppVersion ?? undefined)) return 'no';
+  const min = release.parsed ? release.parsed.min : release.minAppVersion === null ? null : mustParse(release.minAppVersion);
+  if (min !== null && compareParsed(appVersion, min) < 0) return 'too-old';
+  const max = release.parsed ? release.parsed.max : release.maxAppVersion === null ? null : mustParse(release.maxAppVersion);
+  if (max !== null && compareParsed(appVersion, max) > 0) return 'no';
   return 'ok';
-}
-
-function isNewer(candidate: string, current: string | undefined): boolean {
-  return current === undefined || compareVersions(candidate, current) > 0;
 }
 
 /**
@@ -167,10 +202,12 @@ export function decideModule<P>(
   state: ModuleState<P>,
 ): ModuleDecision<P> {
   let storeUpdate: CandidateRelease<P> | undefined;
+  const current = currentVersion === undefined ? undefined : mustParse(currentVersion);
+  const app = mustParse(ctx.appVersion);
   for (const release of state.releases) {
     if (release.status !== 'active' || release.disabled) continue;
-    if (!isNewer(release.version, currentVersion)) break;
-    const compat = compatibility(release, ctx);
+    if (current !== undefined && compareParsed(versionsOf(release).version, current) <= 0) break;
+    const compat = compatibility(release, ctx, app);
     if (compat === 'no') continue;
     const via = audiencePath(release, ctx);
     if (via === null) continue;
@@ -183,14 +220,14 @@ export function decideModule<P>(
       release,
       version: release.version,
       payload: release.payload,
-      mandatory: release.mandatory || skippedMandatory(state, currentVersion, release),
+      mandatory: release.mandatory || skippedMandatory(state, current, release),
       via,
       ...(release.fallbackUrl !== null ? { fallbackUrl: release.fallbackUrl } : {}),
     };
   }
 
-  if (currentVersion !== undefined) {
-    const rollback = rollbackFor(ctx, currentVersion, state);
+  if (currentVersion !== undefined && current !== undefined) {
+    const rollback = rollbackFor(ctx, current, state);
     if (rollback !== undefined) return rollback;
     const running = state.versions.get(currentVersion);
     if (running?.disabled) {
@@ -214,27 +251,27 @@ export function decideModule<P>(
 
 function skippedMandatory<P>(
   state: ModuleState<P>,
-  currentVersion: string | undefined,
+  current: ParsedVersion | undefined,
   target: CandidateRelease<P>,
 ): boolean {
   // Like CodePush: a device that runs no package yet has skipped nothing.
-  if (currentVersion === undefined) return false;
+  if (current === undefined) return false;
+  const targetVersion = versionsOf(target).version;
   for (const r of state.releases) {
     if (!r.mandatory || r.status === 'rolled_back' || r === target) continue;
-    if (compareVersions(r.version, currentVersion) > 0 && compareVersions(r.version, target.version) <= 0) {
-      return true;
-    }
+    const v = versionsOf(r).version;
+    if (compareParsed(v, current) > 0 && compareParsed(v, targetVersion) <= 0) return true;
   }
   return false;
 }
 
 function rollbackFor<P>(
   ctx: DeviceContext,
-  currentVersion: string,
+  current: ParsedVersion,
   state: ModuleState<P>,
 ): ModuleDecision<P> | undefined {
   for (const release of state.releases) {
-    if (release.status !== 'rolled_back' || compareVersions(release.version, currentVersion) !== 0) {
+    if (release.status !== 'rolled_back' || compareParsed(versionsOf(release).version, current) !== 0) {
       continue;
     }
     const from = state.installedFrom(release.id, ctx.deviceId);

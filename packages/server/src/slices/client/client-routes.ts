@@ -52,7 +52,11 @@ export async function clientRoutes(app: FastifyInstance, deps: ClientRoutesDeps)
         response: { 200: CheckResponse },
       },
     },
-    async (req) => deps.client.check(req.halftoneAppId as string, req.body as CheckBody, baseUrl(req)),
+    async (req, reply) => {
+      const json = await deps.client.checkJson(req.halftoneAppId as string, req.body as CheckBody, baseUrl(req));
+      // Written by the service from cached fragments; a string is sent as it is.
+      return reply.type('application/json; charset=utf-8').send(json);
+    },
   );
 
   app.post(

@@ -1,15 +1,22 @@
-import { type DeviceContext, decideModule, isValidVersion, type ModuleState } from '@halftone/core';
+import {
+  type CandidateRelease,
+  type DeviceContext,
+  type ModuleDecision,
+  type ModuleState,
+  decideModule,
+  isValidVersion,
+} from '@halftone/core';
 import type { Clock } from '../../platform/clock.js';
 import { VersionInvalid } from '../packages/package-errors.js';
 import type { PackagePayload, ReleaseIndex } from '../releases/release-index.js';
-import type { ReleaseStats } from '../releases/release-stats.js';
+import { ReleaseStats, type StageSketch } from '../releases/release-stats.js';
 import type { ReleaseStore } from '../releases/release-store.js';
 import { ReportReleaseUnknown } from './client-errors.js';
-import type { CheckBody, CheckResponse, ModuleAnswer, ReportBody, ReportResponse } from './client-schemas.js';
+import type { CheckBody, ModuleAnswer, ReportBody, ReportResponse } from './client-schemas.js';
 
 export interface ClientServiceDeps {
   readonly index: ReleaseIndex;
-  readonly stats: Pick<ReleaseStats, 'deviceHash' | 'noteChecked' | 'noteOffered'>;
+  readonly stats: Pick<ReleaseStats, 'deviceHash' | 'sketch'>;
   readonly releaseStore: Pick<ReleaseStore, 'recordDeviceReport' | 'lastInstalledVersion'>;
   readonly clock: Clock;
   readonly notifyChanged: (appId: string) => Promise<void>;
@@ -17,22 +24,38 @@ export interface ClientServiceDeps {
 
 const NO_MODULES: ReadonlyMap<string, ModuleState<PackagePayload>> = new Map();
 
+type Candidate = CandidateRelease<PackagePayload>;
+
+/** What is the same for every device offered a release: its sketch and its JSON (per base URL). */
+interface ReleaseCache {
+  readonly sketch: StageSketch;
+  baseUrl: string;
+  /** `{"name":…,"action":"update",…,"mandatory":` — the device-specific flag and `}` follow. */
+  updatePrefix: string;
+}
+
 /**
  * The device-facing logic: "what should I run for each of my modules?" answered from memory,
  * and download/install reports recorded per release and stage.
+ *
+ * The check is the hot path: it writes its JSON answer itself from fragments cached per release
+ * (a catalogue rebuild makes new candidate objects, so stale fragments are never reused).
  */
 export class ClientService {
   readonly #d: ClientServiceDeps;
+  readonly #releaseCache = new WeakMap<Candidate, ReleaseCache>();
+  readonly #noneJson = new Map<string, string>();
 
   constructor(deps: ClientServiceDeps) {
     this.#d = deps;
   }
 
   /**
-   * Answers a check. `baseUrl` turns stored-package paths into absolute URLs. Every module the
-   * device listed is answered; unlisted modules appear only when there is something to do.
+   * Answers a check with the JSON text of a CheckResponse. `baseUrl` turns stored-package paths
+   * into absolute URLs. Every module the device listed is answered; unlisted modules appear only
+   * when there is something to do.
    */
-  async check(appId: string, body: CheckBody, baseUrl: string): Promise<CheckResponse> {
+  async checkJson(appId: string, body: CheckBody, baseUrl: string): Promise<string> {
     if (!isValidVersion(body.appVersion)) throw VersionInvalid({ field: 'appVersion', value: body.appVersion });
     const listed = new Map<string, string | undefined>();
     for (let i = 0; i < body.modules.length; i++) {
@@ -47,24 +70,49 @@ export class ClientService {
     const ctx: DeviceContext = body;
     const catalog = await this.#d.index.catalog(appId);
     const modules = catalog.platforms.get(body.platform) ?? NO_MODULES;
-    const out: ModuleAnswer[] = [];
     const deviceHash = this.#d.stats.deviceHash(body.deviceId);
+    const parts: string[] = [];
     for (const [name, current] of listed) {
       const state = modules.get(name);
-      out.push(
+      parts.push(
         state === undefined
-          ? { name, action: 'none' }
-          : this.#answer(name, ctx, current, state, baseUrl, deviceHash),
+          ? this.#none(name)
+          : (this.#answer(name, ctx, current, state, baseUrl, deviceHash) ?? this.#none(name)),
       );
     }
     for (const [name, state] of modules) {
       if (listed.has(name)) continue;
       const answer = this.#answer(name, ctx, undefined, state, baseUrl, deviceHash);
-      if (answer.action !== 'none') out.push(answer);
+      if (answer !== undefined) parts.push(answer);
     }
-    return { modules: out };
+    return `{"modules":[${parts.join(',')}]}`;
   }
 
+  #none(name: string): string {
+    let json = this.#noneJson.get(name);
+    if (json === undefined) {
+      json = `{"name":${JSON.stringify(name)},"action":"none"}`;
+      if (this.#noneJson.size < 100_000) this.#noneJson.set(name, json);
+    }
+    return json;
+  }
+
+  #cache(release: Candidate, baseUrl: string): ReleaseCache {
+    let c = this.#releaseCache.get(release);
+    if (c === undefined) {
+      c = { sketch: this.#d.stats.sketch(release.id, release.stage), baseUrl: '', updatePrefix: '' };
+      this.#releaseCache.set(release, c);
+    }
+    if (c.baseUrl !== baseUrl || c.updatePrefix === '') {
+      const full = answerJson('', { action: 'update', release, version: release.version, payload: release.payload, ...(release.fallbackUrl !== null ? { fallbackUrl: release.fallbackUrl } : {}) }, baseUrl);
+      // Everything but the name and the per-device mandatory flag.
+      c.updatePrefix = full.slice(0, full.lastIndexOf('"mandatory":') + '"mandatory":'.length);
+      c.baseUrl = baseUrl;
+    }
+    return c;
+  }
+
+  /** One module's answer as JSON, or `undefined` for `none`. */
   #answer(
     name: string,
     ctx: DeviceContext,
@@ -72,33 +120,23 @@ export class ClientService {
     state: ModuleState<PackagePayload>,
     baseUrl: string,
     deviceHash: number,
-  ): ModuleAnswer {
+  ): string | undefined {
     // The module's newest active release is the one whose rollout this check counts towards.
     for (const r of state.releases) {
       if (r.status === 'active') {
-        this.#d.stats.noteChecked(r.id, r.stage, deviceHash);
+        ReleaseStats.noteChecked(this.#cache(r, baseUrl).sketch, deviceHash);
         break;
       }
     }
     const d = decideModule(ctx, current, state);
-    if (d.action === 'none') return { name, action: 'none' };
-    const answer: ModuleAnswer = { name, action: d.action };
-    if (d.version !== undefined) answer.version = d.version;
-    if (d.release !== undefined) answer.releaseId = d.release.id;
-    const p = d.payload;
-    if (p !== undefined && p !== null && d.action !== 'store-update') {
-      answer.url = p.absolute ? p.url : baseUrl + p.url;
-      if (p.hash !== '') answer.hash = p.hash;
-      if (p.contentHash !== '') answer.contentHash = p.contentHash;
-      answer.size = p.size;
-      answer.kind = p.kind;
+    if (d.action === 'none') return undefined;
+    if (d.action === 'update' && d.release !== undefined) {
+      const c = this.#cache(d.release, baseUrl);
+      ReleaseStats.noteOffered(c.sketch, deviceHash);
+      // '{"name":"",' is 11 characters: splice the module name into the cached prefix.
+      return `{"name":${JSON.stringify(name)},${c.updatePrefix.slice(11)}${d.mandatory === true}}`;
     }
-    if (d.fallbackUrl !== undefined) answer.fallbackUrl = d.fallbackUrl;
-    if (d.action === 'update') {
-      answer.mandatory = d.mandatory === true;
-      if (d.release !== undefined) this.#d.stats.noteOffered(d.release.id, d.release.stage, deviceHash);
-    }
-    return answer;
+    return answerJson(name, d, baseUrl);
   }
 
   /** Records download/install results; an install is what later makes `rollback` reach a device. */
@@ -147,4 +185,22 @@ export class ClientService {
     if (touchedRolledBack) await this.#d.notifyChanged(appId);
     return { accepted, rejected };
   }
+}
+
+/** The JSON of one module's answer (field order fixed; the update fragment cache relies on it). */
+function answerJson(name: string, d: ModuleDecision<PackagePayload>, baseUrl: string): string {
+  const answer: ModuleAnswer = { name, action: d.action };
+  if (d.version !== undefined) answer.version = d.version;
+  if (d.release !== undefined) answer.releaseId = d.release.id;
+  const p = d.payload;
+  if (p !== undefined && p !== null && d.action !== 'store-update') {
+    answer.url = p.absolute ? p.url : baseUrl + p.url;
+    if (p.hash !== '') answer.hash = p.hash;
+    if (p.contentHash !== '') answer.contentHash = p.contentHash;
+    answer.size = p.size;
+    answer.kind = p.kind;
+  }
+  if (d.fallbackUrl !== undefined) answer.fallbackUrl = d.fallbackUrl;
+  if (d.action === 'update') answer.mandatory = d.mandatory === true;
+  return JSON.stringify(answer);
 }

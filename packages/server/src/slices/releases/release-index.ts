@@ -4,6 +4,7 @@ import {
   type KnownVersion,
   type ModuleState,
   compareVersions,
+  prepareRelease,
 } from '@halftone/core';
 import type { App, AppStore } from '../apps/app-store.js';
 import type { Package, PackageStore } from '../packages/package-store.js';
@@ -155,7 +156,7 @@ export class ReleaseIndex {
         fallbackUrl: pkg.fallbackUrl,
         payload: packagePayload(pkg),
       };
-      return [candidate];
+      return [{ ...candidate, parsed: prepareRelease(candidate) }];
     });
     candidates.sort((a, b) => compareVersions(b.version, a.version) || (a.id < b.id ? 1 : -1));
 

@@ -17,7 +17,8 @@ export interface StageCounters {
   failed: number;
 }
 
-interface Sketches {
+/** The in-memory counters of one release at one stage; hold on to it to count cheaply. */
+export interface StageSketch {
   readonly releaseId: string;
   readonly stage: ReleaseStage;
   readonly checked: HyperLogLog;
@@ -26,7 +27,7 @@ interface Sketches {
 }
 
 export interface ReleaseStatsDeps {
-  readonly store: Pick<ReleaseStore, 'saveCounters' | 'loadCounters' | 'deviceCountsByStage'>;
+  readonly store: Pick<ReleaseStore, 'saveCounters' | 'loadCounters' | 'loadCountersOf' | 'deviceCountsByStage'>;
   readonly clock: Clock;
   readonly flushIntervalMs?: number;
 }
@@ -38,7 +39,7 @@ export interface ReleaseStatsDeps {
  */
 export class ReleaseStats {
   readonly #deps: ReleaseStatsDeps;
-  readonly #sketches = new Map<string, Sketches>();
+  readonly #sketches = new Map<string, StageSketch>();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
 
@@ -47,7 +48,7 @@ export class ReleaseStats {
   }
 
   start(): void {
-    this.#timer ??= setInterval(() => void this.flush().catch(() => {}), this.#deps.flushIntervalMs ?? 2000);
+    this.#timer ??= setInterval(() => void this.flush().catch(() => {}), this.#deps.flushIntervalMs ?? 15_000);
     this.#timer.unref();
   }
 
@@ -57,7 +58,8 @@ export class ReleaseStats {
     await this.flush();
   }
 
-  #get(releaseId: string, stage: ReleaseStage): Sketches {
+  /** The counters of a release at a stage (the same object until the process ends). */
+  sketch(releaseId: string, stage: ReleaseStage): StageSketch {
     const key = `${releaseId}\u0000${stage}`;
     let s = this.#sketches.get(key);
     if (s === undefined) {
@@ -67,20 +69,21 @@ export class ReleaseStats {
     return s;
   }
 
+  /** Counts a device (by `deviceHash`) that checked while this release was current. */
+  static noteChecked(sketch: StageSketch, deviceHash: number): void {
+    if (sketch.checked.addHash(deviceHash)) sketch.dirty = true;
+  }
+
+  /** Counts a device (by `deviceHash`) that was offered the release. */
+  static noteOffered(sketch: StageSketch, deviceHash: number): void {
+    if (sketch.offered.addHash(deviceHash)) sketch.dirty = true;
+  }
+
   /** The device key's hash, computed once per check and passed to `noteChecked`/`noteOffered`. */
   deviceHash(deviceId: string): number {
     return HyperLogLog.hash(deviceId);
   }
 
-  noteChecked(releaseId: string, stage: ReleaseStage, deviceHash: number): void {
-    const s = this.#get(releaseId, stage);
-    if (s.checked.addHash(deviceHash)) s.dirty = true;
-  }
-
-  noteOffered(releaseId: string, stage: ReleaseStage, deviceHash: number): void {
-    const s = this.#get(releaseId, stage);
-    if (s.offered.addHash(deviceHash)) s.dirty = true;
-  }
 
   /** Merges the changed sketches into the stored ones. Calls never overlap. */
   flush(): Promise<void> {
@@ -92,21 +95,19 @@ export class ReleaseStats {
     const dirty = [...this.#sketches.values()].filter((s) => s.dirty);
     if (dirty.length === 0) return;
     for (const s of dirty) s.dirty = false;
-    const out: StoredCounter[] = [];
-    const byRelease = new Map<string, Sketches[]>();
-    for (const s of dirty) byRelease.set(s.releaseId, [...(byRelease.get(s.releaseId) ?? []), s]);
-    for (const [releaseId, list] of byRelease) {
-      const stored = await this.#deps.store.loadCounters(releaseId);
-      for (const s of list) {
-        const prev = stored.find((c) => c.stage === s.stage);
+    try {
+      // Merge with what is stored (another process, or this one before a restart, may have
+      // counted too), then write everything in one transaction.
+      const stored = await this.#deps.store.loadCountersOf([...new Set(dirty.map((s) => s.releaseId))]);
+      const byKey = new Map(stored.map((c) => [`${c.releaseId}\u0000${c.stage}`, c]));
+      const out: StoredCounter[] = dirty.map((s) => {
+        const prev = byKey.get(`${s.releaseId}\u0000${s.stage}`);
         if (prev) {
           s.checked.merge(HyperLogLog.fromBase64(prev.checked));
           s.offered.merge(HyperLogLog.fromBase64(prev.offered));
         }
-        out.push({ releaseId, stage: s.stage, checked: s.checked.toBase64(), offered: s.offered.toBase64() });
-      }
-    }
-    try {
+        return { releaseId: s.releaseId, stage: s.stage, checked: s.checked.toBase64(), offered: s.offered.toBase64() };
+      });
       await this.#deps.store.saveCounters(out, this.#deps.clock.now().toISOString());
     } catch (err) {
       for (const s of dirty) s.dirty = true;

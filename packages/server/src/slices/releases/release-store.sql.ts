@@ -227,6 +227,21 @@ export function createSqlReleaseStore(db: Kysely<Database>): ReleaseStore {
         }
       });
     },
+    async loadCountersOf(releaseIds) {
+      const out = [];
+      // Chunks keep the parameter count well under both engines' limits.
+      for (let i = 0; i < releaseIds.length; i += 500) {
+        const rows = await db
+          .selectFrom('release_counters')
+          .selectAll()
+          .where('release_id', 'in', releaseIds.slice(i, i + 500))
+          .execute();
+        for (const r of rows) {
+          out.push({ releaseId: r.release_id, stage: r.stage as ReleaseStage, checked: r.checked, offered: r.offered });
+        }
+      }
+      return out;
+    },
     async loadCounters(releaseId) {
       const rows = await db
         .selectFrom('release_counters')

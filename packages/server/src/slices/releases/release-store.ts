@@ -84,4 +84,6 @@ export interface ReleaseStore {
   lastInstalledVersion(appId: string, module: string, deviceId: string, exceptReleaseId: string): Promise<string | null>;
   saveCounters(counters: readonly StoredCounter[], at: string): Promise<void>;
   loadCounters(releaseId: string): Promise<StoredCounter[]>;
+  /** The stored counters of several releases at once. */
+  loadCountersOf(releaseIds: readonly string[]): Promise<StoredCounter[]>;
 }
