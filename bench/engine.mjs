@@ -27,13 +27,11 @@ const CORE_DIST = new URL('../packages/core/dist/', import.meta.url);
 /** Loads `decideModule` and `compileRule` from the built core package. */
 export async function loadCore() {
   const core = await import(new URL('index.js', CORE_DIST).href);
-  let { decideModule, compileRule, compareVersions } = core;
-  // Older builds did not re-export the engine from the package index; its module is still there.
-  if (typeof decideModule !== 'function') ({ decideModule } = await import(new URL('decide.js', CORE_DIST).href));
-  if (typeof decideModule !== 'function' || typeof compileRule !== 'function') {
-    throw new Error('packages/core/dist does not export decideModule/compileRule — did `tsc -b` succeed?');
+  const { decideModule, compileRule, compareVersions, prepareRelease } = core;
+  if (typeof decideModule !== 'function' || typeof prepareRelease !== 'function') {
+    throw new Error('packages/core/dist does not export decideModule/prepareRelease — did `tsc -b` succeed?');
   }
-  return { decideModule, compileRule, compareVersions };
+  return { decideModule, compileRule, compareVersions, prepareRelease };
 }
 
 /**
@@ -77,7 +75,7 @@ export function finalState(plan) {
 export const grayIdOf = (plan) => `${plan.module}@${plan.version}`;
 
 /** Builds the engine's `ModuleState` for every module, as the server's release index would. */
-export function buildModuleStates({ compileRule, compareVersions }) {
+export function buildModuleStates({ compileRule, compareVersions, prepareRelease }) {
   const staff = new Set(staffMembers());
   const states = [];
   for (let m = 0; m < MODULES; m++) {
@@ -107,6 +105,15 @@ export function buildModuleStates({ compileRule, compareVersions }) {
         disabled: false,
         fallbackUrl: plan.pkg.fallbackUrl ?? null,
         payload,
+        // As the server's release index does: versions parsed and the gray id hashed once.
+        prepared: prepareRelease({
+          version: plan.version,
+          minAppVersion: plan.pkg.minAppVersion ?? null,
+          maxAppVersion: plan.pkg.maxAppVersion ?? null,
+          grayId: grayIdOf(plan),
+          stage,
+          percent,
+        }),
       });
       versions.set(plan.version, {
         version: plan.version,

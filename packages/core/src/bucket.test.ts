@@ -2,12 +2,15 @@ import { describe, expect, it } from 'vitest';
 import {
   BUCKET_COUNT,
   bucketOf,
+  bucketOfPrepared,
   isInPercent,
   isValidPercent,
   percentToBuckets,
+  prepareGrayId,
   stickinessKeyOf,
 } from './bucket.js';
 import type { DeviceContext } from './context.js';
+import { encodeUtf8 } from './utf8.js';
 
 /** Deterministic pseudo-random device ids (xorshift32 → UUID-shaped hex), so runs are stable. */
 function randomIds(n: number, seed: number): string[] {
@@ -181,5 +184,18 @@ describe('stickinessKeyOf', () => {
   it('deviceId always sticks to the device', () => {
     expect(stickinessKeyOf({ ...base, userId: 'u9' }, 'deviceId')).toBe('d1');
     expect(stickinessKeyOf(base, 'deviceId')).toBe('d1');
+  });
+});
+
+describe('bucketOfPrepared', () => {
+  it('gives exactly bucketOf for any grayId and key, ASCII or not', () => {
+    const grayIds = ['rel_1', 'rel_01kc3x', '发布', 'g', 'abc', 'abcd', ''];
+    for (const grayId of grayIds) {
+      const prefix = prepareGrayId(grayId);
+      for (let i = 0; i < 500; i++) {
+        const key = i % 3 === 0 ? `用户-${i}` : i % 3 === 1 ? `device-${i}` : `${i}🚀`;
+        expect(bucketOfPrepared(prefix, encodeUtf8(key))).toBe(bucketOf(grayId, key));
+      }
+    }
   });
 });

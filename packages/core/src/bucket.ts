@@ -14,7 +14,13 @@
  * `bucket.test.ts` exist to make such a change impossible to do by accident.
  */
 import type { DeviceContext } from './context.js';
-import { murmurHash3String } from './murmur3.js';
+import {
+  type Murmur3Prefix,
+  murmurHash3Continue,
+  murmurHash3Prefix,
+  murmurHash3String,
+} from './murmur3.js';
+import { encodeUtf8 } from './utf8.js';
 
 /**
  * Number of buckets; one bucket is 0.01% of the devices.
@@ -42,6 +48,26 @@ export type Stickiness = 'userId' | 'deviceId';
  */
 export function bucketOf(grayId: string, stickinessKey: string): number {
   return murmurHash3String(`${grayId}:${stickinessKey}`) % BUCKET_COUNT;
+}
+
+/** A release's `grayId + ":"` hashed ahead of time, for {@link bucketOfPrepared}. */
+export type GrayIdPrefix = Murmur3Prefix;
+
+/**
+ * Prepares `grayId` for bucketing many devices: the prefix is hashed once.
+ *
+ * @example
+ * const p = prepareGrayId('rel_1');
+ * bucketOfPrepared(p, encodeUtf8('device-42')) === bucketOf('rel_1', 'device-42'); // true
+ */
+export function prepareGrayId(grayId: string): GrayIdPrefix {
+  const bytes = encodeUtf8(`${grayId}:`);
+  return murmurHash3Prefix(bytes, bytes.length);
+}
+
+/** The same bucket as {@link bucketOf}, from a prepared grayId and the key's UTF-8 bytes. */
+export function bucketOfPrepared(prefix: GrayIdPrefix, keyBytes: Uint8Array, keyLength = keyBytes.length): number {
+  return murmurHash3Continue(prefix, keyBytes, keyLength) % BUCKET_COUNT;
 }
 
 /**

@@ -1,4 +1,13 @@
-import { type Stickiness, bucketOf, isInPercent, stickinessKeyOf } from './bucket.js';
+import {
+  BUCKET_COUNT,
+  type GrayIdPrefix,
+  type Stickiness,
+  bucketOfPrepared,
+  percentToBuckets,
+  prepareGrayId,
+  stickinessKeyOf,
+} from './bucket.js';
+import { encodeUtf8Into } from './utf8.js';
 import type { DeviceContext } from './context.js';
 import type { CompiledRule } from './rules.js';
 import { type ParsedVersion, compareParsed, parseVersion } from './version.js';
@@ -46,17 +55,22 @@ export interface CandidateRelease<P = unknown> {
   readonly fallbackUrl: string | null;
   readonly payload: P;
   /**
-   * `version`, `minAppVersion` and `maxAppVersion` parsed ahead of time (see
-   * {@link prepareRelease}); computed on the fly when absent.
+   * Versions parsed and the grayId hashed ahead of time (see {@link prepareRelease});
+   * computed on the fly when absent.
    */
-  readonly parsed?: PreparedVersions | undefined;
+  readonly prepared?: PreparedRelease | undefined;
 }
 
-/** A release's versions, parsed once when the release is indexed. */
-export interface PreparedVersions {
+/** What a release needs per device, computed once when the release is indexed. */
+export interface PreparedRelease {
   readonly version: ParsedVersion;
   readonly min: ParsedVersion | null;
   readonly max: ParsedVersion | null;
+  readonly gray: GrayIdPrefix;
+  /** `stageRank(stage)`. */
+  readonly rank: number;
+  /** `percentToBuckets(percent)`: buckets below this are in. */
+  readonly limit: number;
 }
 
 function mustParse(v: string): ParsedVersion {
@@ -66,23 +80,61 @@ function mustParse(v: string): ParsedVersion {
 }
 
 /**
- * Parses a release's versions once, so deciding for each device compares numbers, not strings.
+ * Parses a release's versions and hashes its grayId once, so deciding for each device compares
+ * numbers and hashes only the device's key.
  *
  * @example
- * const ready = { ...candidate, parsed: prepareRelease(candidate) };
+ * const ready = { ...candidate, prepared: prepareRelease(candidate) };
  */
 export function prepareRelease(
-  release: Pick<CandidateRelease, 'version' | 'minAppVersion' | 'maxAppVersion'>,
-): PreparedVersions {
+  release: Pick<
+    CandidateRelease,
+    'version' | 'minAppVersion' | 'maxAppVersion' | 'grayId' | 'stage' | 'percent'
+  >,
+): PreparedRelease {
   return {
     version: mustParse(release.version),
     min: release.minAppVersion === null ? null : mustParse(release.minAppVersion),
     max: release.maxAppVersion === null ? null : mustParse(release.maxAppVersion),
+    gray: prepareGrayId(release.grayId),
+    rank: STAGE_RANK[release.stage],
+    limit: percentToBuckets(release.percent),
   };
 }
 
-function versionsOf(release: CandidateRelease): PreparedVersions {
-  return release.parsed ?? prepareRelease(release);
+// Candidates built without `prepared` are prepared once, on first use.
+const preparedLater = new WeakMap<CandidateRelease, PreparedRelease>();
+
+function versionsOf(release: CandidateRelease): PreparedRelease {
+  if (release.prepared !== undefined) return release.prepared;
+  let prepared = preparedLater.get(release);
+  if (prepared === undefined) {
+    prepared = prepareRelease(release);
+    preparedLater.set(release, prepared);
+  }
+  return prepared;
+}
+
+// The UTF-8 bytes of the current device's keys, in two reused buffers: a device is decided for
+// many releases in a row, so its key is encoded once, and nothing is allocated per device.
+// (JavaScript is single-threaded and this is never re-entered.)
+interface KeyBuffer {
+  bytes: Uint8Array;
+  length: number;
+  key: string | undefined;
+}
+const userKey: KeyBuffer = { bytes: new Uint8Array(256), length: 0, key: undefined };
+const deviceKey: KeyBuffer = { bytes: new Uint8Array(256), length: 0, key: undefined };
+
+function keyBuffer(ctx: DeviceContext, stickiness: Stickiness): KeyBuffer {
+  const key = stickinessKeyOf(ctx, stickiness);
+  const buf = stickiness === 'userId' ? userKey : deviceKey;
+  if (buf.key !== key) {
+    if (key.length * 3 > buf.bytes.length) buf.bytes = new Uint8Array(key.length * 3);
+    buf.length = encodeUtf8Into(key, buf.bytes);
+    buf.key = key;
+  }
+  return buf;
 }
 
 /** A version of a module the device might be sent back to (any published package of the module). */
@@ -97,6 +149,10 @@ export interface KnownVersion<P = unknown> {
 export interface ModuleState<P = unknown> {
   /** Every release of the module, newest version first. */
   readonly releases: readonly CandidateRelease<P>[];
+  /** The rolled-back ones among `releases`; derived from `releases` when absent. */
+  readonly rolledBack?: readonly CandidateRelease<P>[] | undefined;
+  /** The mandatory ones among `releases` (newest first); derived from `releases` when absent. */
+  readonly mandatory?: readonly CandidateRelease<P>[] | undefined;
   /** Published packages of the module by version (for rollback targets and disabled versions). */
   readonly versions: ReadonlyMap<string, KnownVersion<P>>;
   /**
@@ -129,6 +185,10 @@ const STAGE_RANK: Readonly<Record<ReleaseStage, number>> = {
   full: 4,
 };
 
+const RANK_INTERNAL = STAGE_RANK.internal;
+const RANK_GRAY = STAGE_RANK.gray;
+const RANK_FULL = STAGE_RANK.full;
+
 /** Where `stage` stands in the widening order (whitelist = 0 … full = 4). */
 export function stageRank(stage: ReleaseStage): number {
   return STAGE_RANK[stage];
@@ -149,15 +209,20 @@ function isListed(set: ReadonlySet<string>, ctx: DeviceContext): boolean {
  * audiencePath(release, { deviceId: 'd1', platform: 'android', appVersion: '8.3' }); // 'whitelist' | … | null
  */
 export function audiencePath(release: CandidateRelease, ctx: DeviceContext): AudiencePath | null {
+  const prepared = versionsOf(release);
+  const rank = prepared.rank;
+  if (rank === RANK_FULL) return isListed(release.whitelist, ctx) ? 'whitelist' : 'full';
   if (isListed(release.whitelist, ctx)) return 'whitelist';
-  const rank = STAGE_RANK[release.stage];
-  if (rank >= STAGE_RANK.internal && isListed(release.crowd, ctx)) return 'internal';
-  if (rank === STAGE_RANK.full) return 'full';
-  if (rank < STAGE_RANK.gray) return null;
-  if (rank === STAGE_RANK.gray && release.rule !== null && !release.rule(ctx)) return null;
-  const bucket = bucketOf(release.grayId, stickinessKeyOf(ctx, release.stickiness));
-  if (!isInPercent(bucket, release.percent)) return null;
-  return rank === STAGE_RANK.gray ? 'gray' : 'percentage';
+  if (rank >= RANK_INTERNAL && isListed(release.crowd, ctx)) return 'internal';
+  if (rank < RANK_GRAY) return null;
+  if (rank === RANK_GRAY && release.rule !== null && !release.rule(ctx)) return null;
+  if (prepared.limit === 0) return null;
+  if (prepared.limit < BUCKET_COUNT) {
+    const key = keyBuffer(ctx, release.stickiness);
+    const bucket = bucketOfPrepared(prepared.gray, key.bytes, key.length);
+    if (bucket >= prepared.limit) return null;
+  }
+  return rank === RANK_GRAY ? 'gray' : 'percentage';
 }
 
 /**
@@ -165,17 +230,19 @@ export function audiencePath(release: CandidateRelease, ctx: DeviceContext): Aud
  * range (inclusive). Returns `'too-old'` when the app must be updated from the store first.
  */
 export function compatibility(
-  release: Pick<CandidateRelease, 'platform' | 'minAppVersion' | 'maxAppVersion' | 'parsed'>,
+  release: Pick<CandidateRelease, 'platform' | 'minAppVersion' | 'maxAppVersion' | 'prepared'>,
   ctx: DeviceContext,
   appVersion: ParsedVersion = mustParse(ctx.appVersion),
 ): 'ok' | 'too-old' | 'no' {
   if (release.platform !== null && release.platform !== ctx.platform) return 'no';
-  const min = release.parsed ? release.parsed.min : release.minAppVersion === null ? null : mustParse(release.minAppVersion);
+  const min = release.prepared ? release.prepared.min : release.minAppVersion === null ? null : mustParse(release.minAppVersion);
   if (min !== null && compareParsed(appVersion, min) < 0) return 'too-old';
-  const max = release.parsed ? release.parsed.max : release.maxAppVersion === null ? null : mustParse(release.maxAppVersion);
+  const max = release.prepared ? release.prepared.max : release.maxAppVersion === null ? null : mustParse(release.maxAppVersion);
   if (max !== null && compareParsed(appVersion, max) > 0) return 'no';
   return 'ok';
 }
+
+const NONE: ModuleDecision<never> = Object.freeze({ action: 'none' });
 
 /**
  * The engine's answer for one module of one device — the heart of "what should I run?".
@@ -221,8 +288,8 @@ export function decideModule<P>(
       version: release.version,
       payload: release.payload,
       mandatory: release.mandatory || skippedMandatory(state, current, release),
+      fallbackUrl: release.fallbackUrl ?? undefined,
       via,
-      ...(release.fallbackUrl !== null ? { fallbackUrl: release.fallbackUrl } : {}),
     };
   }
 
@@ -246,7 +313,7 @@ export function decideModule<P>(
       ...(storeUpdate.minAppVersion !== null ? { version: storeUpdate.minAppVersion } : {}),
     };
   }
-  return { action: 'none' };
+  return NONE;
 }
 
 function skippedMandatory<P>(
@@ -257,7 +324,7 @@ function skippedMandatory<P>(
   // Like CodePush: a device that runs no package yet has skipped nothing.
   if (current === undefined) return false;
   const targetVersion = versionsOf(target).version;
-  for (const r of state.releases) {
+  for (const r of state.mandatory ?? state.releases) {
     if (!r.mandatory || r.status === 'rolled_back' || r === target) continue;
     const v = versionsOf(r).version;
     if (compareParsed(v, current) > 0 && compareParsed(v, targetVersion) <= 0) return true;
@@ -270,7 +337,7 @@ function rollbackFor<P>(
   current: ParsedVersion,
   state: ModuleState<P>,
 ): ModuleDecision<P> | undefined {
-  for (const release of state.releases) {
+  for (const release of state.rolledBack ?? state.releases) {
     if (release.status !== 'rolled_back' || compareParsed(versionsOf(release).version, current) !== 0) {
       continue;
     }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { murmurHash3String, murmurHash3_x86_32 } from './murmur3.js';
+import {
+  murmurHash3Continue,
+  murmurHash3Prefix,
+  murmurHash3String,
+  murmurHash3_x86_32,
+} from './murmur3.js';
 import { encodeUtf8, encodeUtf8Into } from './utf8.js';
 
 /**
@@ -128,5 +133,21 @@ describe('murmurHash3String', () => {
     const out = new Uint8Array(3 * 'héllo'.length);
     expect(encodeUtf8Into('héllo', out)).toBe(6);
     expect([...out.subarray(0, 6)]).toEqual([0x68, 0xc3, 0xa9, 0x6c, 0x6c, 0x6f]);
+  });
+});
+
+describe('murmurHash3Prefix / murmurHash3Continue', () => {
+  it('equals hashing the whole input, for every split point and seed', () => {
+    const inputs = ['', 'a', 'ab', 'abc', 'abcd', 'rel_01kc3:device-42', '发布-灰度:用户-1', 'émoji 🚀 ok', 'x'.repeat(37)];
+    for (const text of inputs) {
+      const bytes = encodeUtf8(text);
+      for (const seed of [0, 1, 0x9747b28c]) {
+        const whole = murmurHash3_x86_32(bytes, seed);
+        for (let cut = 0; cut <= bytes.length; cut++) {
+          const prefix = murmurHash3Prefix(bytes.subarray(0, cut), cut, seed);
+          expect(murmurHash3Continue(prefix, bytes.subarray(cut), bytes.length - cut)).toBe(whole);
+        }
+      }
+    }
   });
 });

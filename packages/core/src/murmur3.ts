@@ -86,3 +86,90 @@ export function murmurHash3String(s: string, seed = 0): number {
   }
   return hashBytes(buf, encodeUtf8Into(s, buf), seed);
 }
+
+/**
+ * The state of a MurmurHash3 (x86, 32-bit) after some leading bytes: hash a common prefix once,
+ * then finish it with many different suffixes ({@link murmurHash3Continue}).
+ */
+export interface Murmur3Prefix {
+  readonly h: number;
+  /** The 0–3 bytes after the last whole block, little-endian. */
+  readonly tail: number;
+  readonly tailLength: number;
+  readonly length: number;
+}
+
+function mixK(k: number): number {
+  let m = Math.imul(k, C1);
+  m = (m << 15) | (m >>> 17);
+  return Math.imul(m, C2);
+}
+
+function mixH(h: number, k: number): number {
+  let x = h ^ mixK(k);
+  x = (x << 13) | (x >>> 19);
+  return (Math.imul(x, 5) + 0xe6546b64) | 0;
+}
+
+/**
+ * Hashes the first `length` bytes of `data` and keeps the state open for more.
+ *
+ * @example
+ * const p = murmurHash3Prefix(encodeUtf8('rel_1:'), 6);
+ * murmurHash3Continue(p, encodeUtf8('device-42'), 9) === murmurHash3String('rel_1:device-42');
+ */
+export function murmurHash3Prefix(data: Uint8Array, length = data.length, seed = 0): Murmur3Prefix {
+  let h = seed | 0;
+  const blockEnd = length & ~3;
+  let i = 0;
+  for (; i < blockEnd; i += 4) {
+    h = mixH(
+      h,
+      (data[i] as number) |
+        ((data[i + 1] as number) << 8) |
+        ((data[i + 2] as number) << 16) |
+        ((data[i + 3] as number) << 24),
+    );
+  }
+  let tail = 0;
+  for (let j = 0; i + j < length; j++) tail |= (data[i + j] as number) << (8 * j);
+  return { h, tail, tailLength: length & 3, length };
+}
+
+/** Finishes a prefix state with `length` more bytes of `data`; equals hashing both at once. */
+export function murmurHash3Continue(prefix: Murmur3Prefix, data: Uint8Array, length = data.length): number {
+  let h = prefix.h;
+  let k = prefix.tail;
+  let n = prefix.tailLength;
+  let i = 0;
+  // Fill the pending block byte by byte, then take whole blocks.
+  while (n !== 0 && n < 4 && i < length) {
+    k |= (data[i++] as number) << (8 * n++);
+  }
+  if (n === 4) {
+    h = mixH(h, k);
+    k = 0;
+    n = 0;
+  }
+  if (n === 0) {
+    const blockEnd = i + ((length - i) & ~3);
+    for (; i < blockEnd; i += 4) {
+      h = mixH(
+        h,
+        (data[i] as number) |
+          ((data[i + 1] as number) << 8) |
+          ((data[i + 2] as number) << 16) |
+          ((data[i + 3] as number) << 24),
+      );
+    }
+    for (; i < length; i++) k |= (data[i] as number) << (8 * n++);
+  }
+  if (n !== 0) h ^= mixK(k);
+  h ^= prefix.length + length;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}

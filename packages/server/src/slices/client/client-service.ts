@@ -2,13 +2,12 @@ import {
   type CandidateRelease,
   type DeviceContext,
   type ModuleDecision,
-  type ModuleState,
   decideModule,
   isValidVersion,
 } from '@halftone/core';
 import type { Clock } from '../../platform/clock.js';
 import { VersionInvalid } from '../packages/package-errors.js';
-import type { PackagePayload, ReleaseIndex } from '../releases/release-index.js';
+import type { IndexedModule, PackagePayload, ReleaseIndex } from '../releases/release-index.js';
 import { ReleaseStats, type StageSketch } from '../releases/release-stats.js';
 import type { ReleaseStore } from '../releases/release-store.js';
 import { ReportReleaseUnknown } from './client-errors.js';
@@ -22,29 +21,20 @@ export interface ClientServiceDeps {
   readonly notifyChanged: (appId: string) => Promise<void>;
 }
 
-const NO_MODULES: ReadonlyMap<string, ModuleState<PackagePayload>> = new Map();
+const NO_MODULES: ReadonlyMap<string, IndexedModule> = new Map();
 
 type Candidate = CandidateRelease<PackagePayload>;
-
-/** What is the same for every device offered a release: its sketch and its JSON (per base URL). */
-interface ReleaseCache {
-  readonly sketch: StageSketch;
-  baseUrl: string;
-  /** `{"name":…,"action":"update",…,"mandatory":` — the device-specific flag and `}` follow. */
-  updatePrefix: string;
-}
 
 /**
  * The device-facing logic: "what should I run for each of my modules?" answered from memory,
  * and download/install reports recorded per release and stage.
  *
- * The check is the hot path: it writes its JSON answer itself from fragments cached per release
- * (a catalogue rebuild makes new candidate objects, so stale fragments are never reused).
+ * The check is the hot path: it writes its JSON answer itself, from fragments memoized per
+ * release in the catalogue (a rebuild makes new candidates, so a stale fragment is never used).
  */
 export class ClientService {
   readonly #d: ClientServiceDeps;
-  readonly #releaseCache = new WeakMap<Candidate, ReleaseCache>();
-  readonly #noneJson = new Map<string, string>();
+  readonly #nameJson = new Map<string, string>();
 
   constructor(deps: ClientServiceDeps) {
     this.#d = deps;
@@ -67,7 +57,20 @@ export class ClientService {
       }
       listed.set(m.name, version);
     }
-    const ctx: DeviceContext = body;
+    // One fixed shape for every device (JSON bodies come in many), so the engine's property
+    // reads stay monomorphic.
+    const ctx: DeviceContext = {
+      deviceId: body.deviceId,
+      userId: body.userId === '' ? undefined : body.userId,
+      platform: body.platform,
+      appVersion: body.appVersion,
+      osVersion: body.osVersion,
+      channel: body.channel,
+      deviceModel: body.deviceModel,
+      cpu: body.cpu,
+      region: body.region,
+      attributes: body.attributes,
+    };
     const catalog = await this.#d.index.catalog(appId);
     const modules = catalog.platforms.get(body.platform) ?? NO_MODULES;
     const deviceHash = this.#d.stats.deviceHash(body.deviceId);
@@ -88,28 +91,42 @@ export class ClientService {
     return `{"modules":[${parts.join(',')}]}`;
   }
 
-  #none(name: string): string {
-    let json = this.#noneJson.get(name);
+  /** `"name":"…"` for a module name (names repeat in every check). */
+  #name(name: string): string {
+    let json = this.#nameJson.get(name);
     if (json === undefined) {
-      json = `{"name":${JSON.stringify(name)},"action":"none"}`;
-      if (this.#noneJson.size < 100_000) this.#noneJson.set(name, json);
+      json = `"name":${JSON.stringify(name)}`;
+      if (this.#nameJson.size < 100_000) this.#nameJson.set(name, json);
     }
     return json;
   }
 
-  #cache(release: Candidate, baseUrl: string): ReleaseCache {
-    let c = this.#releaseCache.get(release);
-    if (c === undefined) {
-      c = { sketch: this.#d.stats.sketch(release.id, release.stage), baseUrl: '', updatePrefix: '' };
-      this.#releaseCache.set(release, c);
+  #none(name: string): string {
+    return `{${this.#name(name)},"action":"none"}`;
+  }
+
+  #sketch(release: Candidate): StageSketch {
+    const memo = release.payload.memo;
+    memo.sketch ??= this.#d.stats.sketch(release.id, release.stage);
+    return memo.sketch as StageSketch;
+  }
+
+  /** The `update` answer after the name, up to `"mandatory":` (the flag is per device). */
+  #updateTail(release: Candidate, baseUrl: string): string {
+    const memo = release.payload.memo;
+    if (memo.updateTail === undefined || memo.baseUrl !== baseUrl) {
+      const full = answerJson('', {
+        action: 'update',
+        release,
+        version: release.version,
+        payload: release.payload,
+        ...(release.fallbackUrl !== null ? { fallbackUrl: release.fallbackUrl } : {}),
+      }, baseUrl);
+      // Drop '{"name":"",' (11 characters) and the flag's value and closing brace.
+      memo.updateTail = full.slice(11, full.lastIndexOf('"mandatory":') + '"mandatory":'.length);
+      memo.baseUrl = baseUrl;
     }
-    if (c.baseUrl !== baseUrl || c.updatePrefix === '') {
-      const full = answerJson('', { action: 'update', release, version: release.version, payload: release.payload, ...(release.fallbackUrl !== null ? { fallbackUrl: release.fallbackUrl } : {}) }, baseUrl);
-      // Everything but the name and the per-device mandatory flag.
-      c.updatePrefix = full.slice(0, full.lastIndexOf('"mandatory":') + '"mandatory":'.length);
-      c.baseUrl = baseUrl;
-    }
-    return c;
+    return memo.updateTail;
   }
 
   /** One module's answer as JSON, or `undefined` for `none`. */
@@ -117,24 +134,16 @@ export class ClientService {
     name: string,
     ctx: DeviceContext,
     current: string | undefined,
-    state: ModuleState<PackagePayload>,
+    state: IndexedModule,
     baseUrl: string,
     deviceHash: number,
   ): string | undefined {
-    // The module's newest active release is the one whose rollout this check counts towards.
-    for (const r of state.releases) {
-      if (r.status === 'active') {
-        ReleaseStats.noteChecked(this.#cache(r, baseUrl).sketch, deviceHash);
-        break;
-      }
-    }
+    if (state.current !== undefined) ReleaseStats.noteChecked(this.#sketch(state.current), deviceHash);
     const d = decideModule(ctx, current, state);
     if (d.action === 'none') return undefined;
     if (d.action === 'update' && d.release !== undefined) {
-      const c = this.#cache(d.release, baseUrl);
-      ReleaseStats.noteOffered(c.sketch, deviceHash);
-      // '{"name":"",' is 11 characters: splice the module name into the cached prefix.
-      return `{"name":${JSON.stringify(name)},${c.updatePrefix.slice(11)}${d.mandatory === true}}`;
+      ReleaseStats.noteOffered(this.#sketch(d.release), deviceHash);
+      return `{${this.#name(name)},${this.#updateTail(d.release, baseUrl)}${d.mandatory === true}}`;
     }
     return answerJson(name, d, baseUrl);
   }

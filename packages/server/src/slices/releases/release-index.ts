@@ -21,12 +21,23 @@ export interface PackagePayload {
   readonly hash: string;
   readonly contentHash: string;
   readonly size: number;
+  /**
+   * Scratch space for the client API, per release and catalogue build (a rebuild starts empty):
+   * the rollout counters and the JSON of the `update` answer, computed on first use.
+   */
+  readonly memo: { baseUrl?: string; updateTail?: string; sketch?: unknown };
+}
+
+/** A module as the check sees it: the engine's state plus the release whose rollout counts. */
+export interface IndexedModule extends ModuleState<PackagePayload> {
+  /** The newest active release (the one a check is counted towards), if any. */
+  readonly current: CandidateRelease<PackagePayload> | undefined;
 }
 
 export interface AppCatalog {
   readonly app: App;
   /** platform → module → what the engine needs to decide for that module. */
-  readonly platforms: ReadonlyMap<string, ReadonlyMap<string, ModuleState<PackagePayload>>>;
+  readonly platforms: ReadonlyMap<string, ReadonlyMap<string, IndexedModule>>;
   /** Every release of the app by id (reports name releases). */
   readonly releases: ReadonlyMap<string, Release>;
 }
@@ -46,6 +57,7 @@ export function packagePayload(pkg: Package): PackagePayload {
     hash: pkg.blobSha256 ?? '',
     contentHash: pkg.contentHash,
     size: pkg.size,
+    memo: {},
   };
 }
 
@@ -136,6 +148,7 @@ export class ReleaseIndex {
       if (pkg === undefined) return [];
       const crowd = new Set<string>();
       for (const name of r.crowds) for (const id of crowdMembers.get(name) ?? []) crowd.add(id);
+      // One object literal (not a spread copy), so every candidate has the same fast shape.
       const candidate: CandidateRelease<PackagePayload> & { module: string } = {
         module: r.module,
         id: r.id,
@@ -155,13 +168,21 @@ export class ReleaseIndex {
         disabled: pkg.disabled,
         fallbackUrl: pkg.fallbackUrl,
         payload: packagePayload(pkg),
+        prepared: prepareRelease({
+          version: r.version,
+          minAppVersion: pkg.minAppVersion,
+          maxAppVersion: pkg.maxAppVersion,
+          grayId: r.grayId,
+          stage: r.stage,
+          percent: r.percent,
+        }),
       };
-      return [{ ...candidate, parsed: prepareRelease(candidate) }];
+      return [candidate];
     });
     candidates.sort((a, b) => compareVersions(b.version, a.version) || (a.id < b.id ? 1 : -1));
 
     // One module table per platform, so a check only ever scans what can run on the device.
-    const platforms = new Map<string, ReadonlyMap<string, ModuleState<PackagePayload>>>();
+    const platforms = new Map<string, ReadonlyMap<string, IndexedModule>>();
     for (const platform of app.platforms) {
       const releasesOf = new Map<string, CandidateRelease<PackagePayload>[]>();
       const versionsOf = new Map<string, Map<string, KnownVersion<PackagePayload>>>();
@@ -185,9 +206,17 @@ export class ReleaseIndex {
         if (list === undefined) releasesOf.set(c.module, [c]);
         else list.push(c);
       }
-      const modules = new Map<string, ModuleState<PackagePayload>>();
+      const modules = new Map<string, IndexedModule>();
       for (const [name, versions] of versionsOf) {
-        modules.set(name, { releases: releasesOf.get(name) ?? [], versions, installedFrom });
+        const releases = releasesOf.get(name) ?? [];
+        modules.set(name, {
+          releases,
+          current: releases.find((r) => r.status === 'active'),
+          mandatory: releases.filter((r) => r.mandatory),
+          rolledBack: releases.filter((r) => r.status === 'rolled_back'),
+          versions,
+          installedFrom,
+        });
       }
       platforms.set(platform, modules);
     }
