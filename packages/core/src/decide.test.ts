@@ -72,6 +72,30 @@ function offered(s: ModuleState<P>, current?: string, ds = devices): Set<string>
 }
 
 describe('decideModule — invariants', () => {
+  it('gives the same answers with a precomputed membership as with the releases\' own lists', () => {
+    const whitelist = new Set(['device-1', 'user-7']);
+    const crowd = new Set(['device-2', 'user-8', 'device-3']);
+    const rs = [
+      release({ id: 'w', version: '4.0.0', stage: 'whitelist', percent: 0, whitelist }),
+      release({ id: 'i', version: '3.0.0', stage: 'internal', percent: 0, crowd }),
+      release({ id: 'p', version: '2.0.0', stage: 'percentage', percent: 30 }),
+    ];
+    const s = state(rs);
+    const membershipOf = (d: DeviceContext) => {
+      const ids = [d.deviceId, d.userId].filter((x): x is string => x !== undefined);
+      return {
+        whitelisted: new Set(ids.some((id) => whitelist.has(id)) ? ['w'] : []),
+        inCrowd: new Set(ids.some((id) => crowd.has(id)) ? ['i'] : []),
+      };
+    };
+    for (let i = 0; i < 2000; i++) {
+      const d = device(i % 10, i % 3 === 0 ? { userId: `user-${i % 12}` } : {});
+      const plain = decideModule(d, '1.0.0', s);
+      const fast = decideModule(d, '1.0.0', s, membershipOf(d));
+      expect([fast.action, fast.release?.id, fast.via]).toEqual([plain.action, plain.release?.id, plain.via]);
+    }
+  });
+
   it('offers about the percentage, to the same devices every time (sticky)', () => {
     const s = state([release({ percent: 10 })]);
     const first = offered(s, '1.0.0');

@@ -174,6 +174,22 @@ export interface ModuleDecision<P = unknown> {
   readonly via?: AudiencePath;
 }
 
+/**
+ * Which releases list a device by name, precomputed per device: the ids of the releases whose
+ * whitelist, and whose crowds, hold its device id or user id. With it the engine asks one small
+ * set per release instead of every release's own lists (see {@link decideModule}).
+ */
+export interface Membership {
+  readonly whitelisted: ReadonlySet<string>;
+  readonly inCrowd: ReadonlySet<string>;
+}
+
+/** The membership of a device that no release lists. */
+export const NO_MEMBERSHIP: Membership = Object.freeze({
+  whitelisted: new Set<string>(),
+  inCrowd: new Set<string>(),
+});
+
 /** Which part of a release's audience a device belongs to. */
 export type AudiencePath = 'whitelist' | 'internal' | 'gray' | 'percentage' | 'full';
 
@@ -208,12 +224,26 @@ function isListed(set: ReadonlySet<string>, ctx: DeviceContext): boolean {
  * @example
  * audiencePath(release, { deviceId: 'd1', platform: 'android', appVersion: '8.3' }); // 'whitelist' | … | null
  */
-export function audiencePath(release: CandidateRelease, ctx: DeviceContext): AudiencePath | null {
+export function audiencePath(
+  release: CandidateRelease,
+  ctx: DeviceContext,
+  membership?: Membership,
+): AudiencePath | null {
   const prepared = versionsOf(release);
   const rank = prepared.rank;
-  if (rank === RANK_FULL) return isListed(release.whitelist, ctx) ? 'whitelist' : 'full';
-  if (isListed(release.whitelist, ctx)) return 'whitelist';
-  if (rank >= RANK_INTERNAL && isListed(release.crowd, ctx)) return 'internal';
+  const whitelisted =
+    membership === undefined
+      ? isListed(release.whitelist, ctx)
+      : membership.whitelisted.size !== 0 && membership.whitelisted.has(release.id);
+  if (rank === RANK_FULL) return whitelisted ? 'whitelist' : 'full';
+  if (whitelisted) return 'whitelist';
+  if (rank >= RANK_INTERNAL) {
+    const inCrowd =
+      membership === undefined
+        ? isListed(release.crowd, ctx)
+        : membership.inCrowd.size !== 0 && membership.inCrowd.has(release.id);
+    if (inCrowd) return 'internal';
+  }
   if (rank < RANK_GRAY) return null;
   if (rank === RANK_GRAY && release.rule !== null && !release.rule(ctx)) return null;
   if (prepared.limit === 0) return null;
@@ -258,6 +288,8 @@ const NONE: ModuleDecision<never> = Object.freeze({ action: 'none' });
  * 5. otherwise `none` (a halted release exposes nobody new; whoever installed it keeps it).
  *
  * `currentVersion` is the module version the device runs (`undefined` = none / bundled).
+ * `membership`, when given, must say which releases' whitelists and crowds list this device
+ * (the engine then does not look into the releases' own lists).
  *
  * @example
  * const d = decideModule(ctx, '1.0.0', moduleState);
@@ -267,6 +299,7 @@ export function decideModule<P>(
   ctx: DeviceContext,
   currentVersion: string | undefined,
   state: ModuleState<P>,
+  membership?: Membership,
 ): ModuleDecision<P> {
   let storeUpdate: CandidateRelease<P> | undefined;
   const current = currentVersion === undefined ? undefined : mustParse(currentVersion);
@@ -276,7 +309,7 @@ export function decideModule<P>(
     if (current !== undefined && compareParsed(versionsOf(release).version, current) <= 0) break;
     const compat = compatibility(release, ctx, app);
     if (compat === 'no') continue;
-    const via = audiencePath(release, ctx);
+    const via = audiencePath(release, ctx, membership);
     if (via === null) continue;
     if (compat === 'too-old') {
       storeUpdate ??= release;

@@ -1,13 +1,14 @@
 import {
   type CandidateRelease,
   type DeviceContext,
+  type Membership,
   type ModuleDecision,
   decideModule,
   isValidVersion,
 } from '@halftone/core';
 import type { Clock } from '../../platform/clock.js';
 import { VersionInvalid } from '../packages/package-errors.js';
-import type { IndexedModule, PackagePayload, ReleaseIndex } from '../releases/release-index.js';
+import { type IndexedModule, membershipOf, type PackagePayload, type ReleaseIndex } from '../releases/release-index.js';
 import { ReleaseStats, type StageSketch } from '../releases/release-stats.js';
 import type { ReleaseStore } from '../releases/release-store.js';
 import { ReportReleaseUnknown } from './client-errors.js';
@@ -74,18 +75,19 @@ export class ClientService {
     const catalog = await this.#d.index.catalog(appId);
     const modules = catalog.platforms.get(body.platform) ?? NO_MODULES;
     const deviceHash = this.#d.stats.deviceHash(body.deviceId);
+    const membership = membershipOf(catalog, ctx.deviceId, ctx.userId);
     const parts: string[] = [];
     for (const [name, current] of listed) {
       const state = modules.get(name);
       parts.push(
         state === undefined
           ? this.#none(name)
-          : (this.#answer(name, ctx, current, state, baseUrl, deviceHash) ?? this.#none(name)),
+          : (this.#answer(name, ctx, current, state, baseUrl, deviceHash, membership) ?? this.#none(name)),
       );
     }
     for (const [name, state] of modules) {
       if (listed.has(name)) continue;
-      const answer = this.#answer(name, ctx, undefined, state, baseUrl, deviceHash);
+      const answer = this.#answer(name, ctx, undefined, state, baseUrl, deviceHash, membership);
       if (answer !== undefined) parts.push(answer);
     }
     return `{"modules":[${parts.join(',')}]}`;
@@ -137,9 +139,10 @@ export class ClientService {
     state: IndexedModule,
     baseUrl: string,
     deviceHash: number,
+    membership: Membership,
   ): string | undefined {
     if (state.current !== undefined) ReleaseStats.noteChecked(this.#sketch(state.current), deviceHash);
-    const d = decideModule(ctx, current, state);
+    const d = decideModule(ctx, current, state, membership);
     if (d.action === 'none') return undefined;
     if (d.action === 'update' && d.release !== undefined) {
       ReleaseStats.noteOffered(this.#sketch(d.release), deviceHash);

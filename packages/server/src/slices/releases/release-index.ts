@@ -4,6 +4,8 @@ import {
   type KnownVersion,
   type ModuleState,
   compareVersions,
+  type Membership,
+  NO_MEMBERSHIP,
   prepareRelease,
 } from '@halftone/core';
 import type { App, AppStore } from '../apps/app-store.js';
@@ -40,6 +42,23 @@ export interface AppCatalog {
   readonly platforms: ReadonlyMap<string, ReadonlyMap<string, IndexedModule>>;
   /** Every release of the app by id (reports name releases). */
   readonly releases: ReadonlyMap<string, Release>;
+  /**
+   * For every user or device id named in a whitelist or crowd, the releases that name it; a
+   * check looks its ids up here once instead of asking every release's lists.
+   */
+  readonly listings: ReadonlyMap<string, Membership>;
+}
+
+/** The membership of a device (by its device id and user id) in a catalogue's named lists. */
+export function membershipOf(catalog: AppCatalog, deviceId: string, userId: string | undefined): Membership {
+  const byDevice = catalog.listings.get(deviceId);
+  const byUser = userId === undefined || userId === '' ? undefined : catalog.listings.get(userId);
+  if (byUser === undefined) return byDevice ?? NO_MEMBERSHIP;
+  if (byDevice === undefined) return byUser;
+  return {
+    whitelisted: new Set([...byDevice.whitelisted, ...byUser.whitelisted]),
+    inCrowd: new Set([...byDevice.inCrowd, ...byUser.inCrowd]),
+  };
 }
 
 export interface ReleaseIndexDeps {
@@ -220,6 +239,16 @@ export class ReleaseIndex {
       }
       platforms.set(platform, modules);
     }
-    return { app, platforms, releases: new Map(releases.map((r) => [r.id, r])) };
+    const listings = new Map<string, { whitelisted: Set<string>; inCrowd: Set<string> }>();
+    const listing = (id: string) => {
+      let l = listings.get(id);
+      if (l === undefined) listings.set(id, (l = { whitelisted: new Set(), inCrowd: new Set() }));
+      return l;
+    };
+    for (const c of candidates) {
+      for (const id of c.whitelist) listing(id).whitelisted.add(c.id);
+      for (const id of c.crowd) listing(id).inCrowd.add(c.id);
+    }
+    return { app, platforms, releases: new Map(releases.map((r) => [r.id, r])), listings };
   }
 }

@@ -148,6 +148,23 @@ describe('gray releases over the admin and client APIs', () => {
     expect((await check({ deviceId: 'd-1', modules: [{ name: 'home' }] }))[0]?.action).toBe('none');
   });
 
+  it('reaches whitelisted devices and users, then the crowd at the internal stage', async () => {
+    await publish('home', '1.0.0');
+    await admin('PUT', '/admin/v1/apps/demo/crowds/staff', { members: ['emp-1', 'dev-staff'] });
+    const rel = await create({ module: 'home', version: '1.0.0', whitelist: ['wl-dev', 'wl-user'] });
+    const action = async (deviceId: string, userId?: string) =>
+      (await check({ deviceId, ...(userId ? { userId } : {}), modules: [{ name: 'home' }] }))[0]?.action;
+    expect(await action('wl-dev')).toBe('update');
+    expect(await action('other', 'wl-user')).toBe('update');
+    expect(await action('dev-staff')).toBe('none');
+    await admin('PATCH', `/admin/v1/releases/${rel.id}`, { crowds: ['staff'] });
+    await admin('POST', `/admin/v1/releases/${rel.id}/advance`);
+    expect(await action('dev-staff')).toBe('update');
+    expect(await action('x', 'emp-1')).toBe('update');
+    expect(await action('x', 'emp-2')).toBe('none');
+    expect(await action('wl-dev', 'emp-1')).toBe('update');
+  });
+
   it('answers every listed module and adds unlisted ones it should update', async () => {
     await publish('home', '1.0.0');
     await publish('feed', '2.0.0');
