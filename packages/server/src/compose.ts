@@ -15,7 +15,7 @@ import { createSqlDatabase } from './platform/sql/sql-database.js';
 import { buildApiRole } from './roles/api.js';
 import { AppService } from './slices/apps/app-service.js';
 import { createSqlAppStore } from './slices/apps/app-store.sql.js';
-import { ClientService } from './slices/client/client-service.js';
+import { ClientService, type InstallNotice } from './slices/client/client-service.js';
 import { PackageService } from './slices/packages/package-service.js';
 import { createSqlPackageStore } from './slices/packages/package-store.sql.js';
 import { ReleaseIndex } from './slices/releases/release-index.js';
@@ -24,6 +24,7 @@ import { ReleaseStats } from './slices/releases/release-stats.js';
 import { createSqlReleaseStore } from './slices/releases/release-store.sql.js';
 
 const CATALOG_CHANGED = 'catalog.changed';
+const RELEASE_INSTALLED = 'release.installed';
 
 export interface Halftone {
   readonly config: Config;
@@ -76,7 +77,20 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       const p = payload as { appId?: unknown; origin?: unknown };
       if (typeof p.appId === 'string' && p.origin !== origin) void index.invalidate(p.appId).catch(() => {});
     });
-    closers.unshift(async () => unsubscribe());
+    const notifyInstalled = async (notice: InstallNotice): Promise<void> => {
+      index.recordInstall(notice.appId, notice.releaseId, notice.deviceId, notice.fromVersion);
+      await bus.publish(RELEASE_INSTALLED, { ...notice, origin });
+    };
+    const unsubscribeInstalls = bus.subscribe(RELEASE_INSTALLED, (payload) => {
+      const p = payload as Partial<InstallNotice> & { origin?: unknown };
+      if (p.origin === origin || typeof p.appId !== 'string' || typeof p.releaseId !== 'string') return;
+      if (typeof p.deviceId !== 'string') return;
+      index.recordInstall(p.appId, p.releaseId, p.deviceId, typeof p.fromVersion === 'string' ? p.fromVersion : null);
+    });
+    closers.unshift(async () => {
+      unsubscribe();
+      unsubscribeInstalls();
+    });
 
     const stats = new ReleaseStats({
       store: releaseStore,
@@ -103,7 +117,7 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       clock,
       notifyChanged,
     });
-    const client = new ClientService({ index, stats, releaseStore, clock, notifyChanged });
+    const client = new ClientService({ index, stats, releaseStore, clock, notifyInstalled });
     const adminToken = await ensureAdminToken(config, apps);
     const api = await buildApiRole({ config, apps, packages, releases, client, index, blobs });
     closers.unshift(() => api.close());

@@ -19,7 +19,15 @@ export interface ClientServiceDeps {
   readonly stats: Pick<ReleaseStats, 'deviceHash' | 'sketch'>;
   readonly releaseStore: Pick<ReleaseStore, 'recordDeviceReport' | 'lastInstalledVersion'>;
   readonly clock: Clock;
-  readonly notifyChanged: (appId: string) => Promise<void>;
+  /** Announces an install of a rolled-back release (to every process's release index). */
+  readonly notifyInstalled: (install: InstallNotice) => Promise<void>;
+}
+
+export interface InstallNotice {
+  readonly appId: string;
+  readonly releaseId: string;
+  readonly deviceId: string;
+  readonly fromVersion: string | null;
 }
 
 const NO_MODULES: ReadonlyMap<string, IndexedModule> = new Map();
@@ -157,7 +165,6 @@ export class ClientService {
     const at = this.#d.clock.now().toISOString();
     const rejected: ReportResponse['rejected'] = [];
     let accepted = 0;
-    let touchedRolledBack = false;
     for (let i = 0; i < body.events.length; i++) {
       const e = body.events[i];
       if (e === undefined) continue;
@@ -190,11 +197,13 @@ export class ClientService {
         fromVersion,
         at,
       });
-      if (release.status === 'rolled_back' && e.type === 'install') touchedRolledBack = true;
+      if (release.status === 'rolled_back' && e.type === 'install' && e.ok) {
+        // A late install report of a rolled-back release: it must reach the rollback set of
+        // this process and of the others.
+        await this.#d.notifyInstalled({ appId, releaseId: release.id, deviceId: body.deviceId, fromVersion });
+      }
       accepted++;
     }
-    // Late install reports of a rolled-back release must reach the in-memory rollback set.
-    if (touchedRolledBack) await this.#d.notifyChanged(appId);
     return { accepted, rejected };
   }
 }

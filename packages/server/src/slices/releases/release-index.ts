@@ -47,6 +47,8 @@ export interface AppCatalog {
    * check looks its ids up here once instead of asking every release's lists.
    */
   readonly listings: ReadonlyMap<string, Membership>;
+  /** For each rolled-back release: the devices that installed it → the version they had. */
+  readonly installers: Map<string, Map<string, string | null>>;
 }
 
 /** The membership of a device (by its device id and user id) in a catalogue's named lists. */
@@ -116,6 +118,14 @@ export class ReleaseIndex {
     const app = await this.#deps.appStore.getApp(appId);
     for (const [key, id] of this.#keys) if (id === appId) this.#keys.delete(key);
     if (app) this.#keys.set(app.clientKey, app.id);
+  }
+
+  /**
+   * A device reported installing a rolled-back release (a late report): remember it in place,
+   * so `rollback` reaches it, without rebuilding the catalogue.
+   */
+  recordInstall(appId: string, releaseId: string, deviceId: string, fromVersion: string | null): void {
+    this.#catalogs.get(appId)?.installers.get(releaseId)?.set(deviceId, fromVersion);
   }
 
   /** The compiled catalogue of an app (synchronous when warm, which is the common case). */
@@ -249,6 +259,6 @@ export class ReleaseIndex {
       for (const id of c.whitelist) listing(id).whitelisted.add(c.id);
       for (const id of c.crowd) listing(id).inCrowd.add(c.id);
     }
-    return { app, platforms, releases: new Map(releases.map((r) => [r.id, r])), listings };
+    return { app, platforms, releases: new Map(releases.map((r) => [r.id, r])), listings, installers };
   }
 }

@@ -191,6 +191,23 @@ describe('gray releases over the admin and client APIs', () => {
     expect(home).toMatchObject({ action: 'store-update', version: '9.0' });
   });
 
+  it('a late install report of a rolled-back release makes rollback reach that device', async () => {
+    await publish('home', '1.0.0');
+    const rel = await create({ module: 'home', version: '1.0.0', percent: 100 });
+    await check({ deviceId: 'd-1', modules: [{ name: 'home' }] }); // warms the catalogue
+    await admin('POST', `/admin/v1/releases/${rel.id}/rollback`);
+    const before = await check({ deviceId: 'd-1', modules: [{ name: 'home', version: '1.0.0' }] });
+    expect(before[0]?.action).toBe('none');
+    await t.api.inject({
+      method: 'POST',
+      url: '/client/v1/report',
+      headers: { 'x-halftone-key': key },
+      payload: { deviceId: 'd-1', events: [{ type: 'install', releaseId: rel.id, ok: true, fromVersion: '0.9.0' }] },
+    });
+    const [home] = await check({ deviceId: 'd-1', modules: [{ name: 'home', version: '1.0.0' }] });
+    expect(home).toMatchObject({ action: 'rollback', version: '0.9.0' });
+  });
+
   it('rejects reports for releases of other apps, item by item', async () => {
     await publish('home', '1.0.0');
     const rel = await create({ module: 'home', version: '1.0.0', percent: 100 });
