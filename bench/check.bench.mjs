@@ -5,12 +5,15 @@
 // 2. starts the real server in a child process on 127.0.0.1 with a fresh data directory;
 // 3. loads 50 modules × 20 releases (1000 packages, 1000 releases in mixed states) through the
 //    admin API, plus install reports for the rolled-back releases;
-// 4. sanity checks (shape, percentage rollouts, halted/whitelist releases, agreement with the
-//    in-process engine) — any failure ends the run with exit code 1;
-// 5. alternating autocannon rounds (ping, check, ping, check, …) with 100,000 distinct devices;
-// 6. prints a summary block and a `BENCH_JSON {…}` line; exit 1 on any non-2xx answer.
+// 4. builds two fleets of 100,000 distinct devices (bench/fleets.mjs): `steady` (the headline:
+//    devices run what they were last offered, precomputed with the in-process engine) and
+//    `stale` (the stress case: every module far behind);
+// 5. sanity checks (shape, percentage rollouts, halted/whitelist releases, agreement with the
+//    in-process engine, on a sample of both fleets) — any failure ends the run with exit code 1;
+// 6. per fleet: warm-up, then alternating autocannon rounds (ping, check, ping, check, …);
+// 7. prints a summary block and a `BENCH_JSON {…}` line; exit 1 on any non-2xx answer.
 //
-// Knobs (environment): BENCH_ROUNDS (5), BENCH_SECONDS (5), BENCH_CONNECTIONS (10),
+// Knobs (environment): BENCH_ROUNDS (4), BENCH_SECONDS (4), BENCH_CONNECTIONS (10),
 // BENCH_ENGINE_ROUNDS (5), BENCH_STRICT=1 (exit 1 when a goal is missed too),
 // BENCH_SERVER=cli|module (how the child starts the server; default cli when it is built),
 // BENCH_PROFILE=DIR (CPU profile of the server child during the check rounds).
@@ -23,17 +26,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import { INSTALLERS, buildModuleStates, finalState, loadCore, runEngineBench } from './engine.mjs';
-import {
-  DEVICES,
-  MODULE_LISTS,
-  MODULES,
-  STAFF_CROWD,
-  VERSIONS_PER_MODULE,
-  deviceOf,
-  moduleListOf,
-  releasePlan,
-  staffMembers,
-} from './workload.mjs';
+import { STEADY_INSTALL_SHARE, devicePrefixes, staleFleet, steadyFleet } from './fleets.mjs';
+import { DEVICES, MODULES, STAFF_CROWD, VERSIONS_PER_MODULE, deviceOf, releasePlan, staffMembers } from './workload.mjs';
 import { analyzeAnswers } from './sanity.mjs';
 import { buildZip } from './zip.mjs';
 
@@ -45,8 +39,8 @@ const envInt = (name, dflt) => {
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${v}`);
   return n;
 };
-const ROUNDS = envInt('BENCH_ROUNDS', 5);
-const SECONDS = envInt('BENCH_SECONDS', 5);
+const ROUNDS = envInt('BENCH_ROUNDS', 4);
+const SECONDS = envInt('BENCH_SECONDS', 4);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 10);
 const ENGINE_ROUNDS = envInt('BENCH_ENGINE_ROUNDS', 5);
 const STRICT = process.env.BENCH_STRICT === '1';

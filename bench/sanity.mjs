@@ -4,6 +4,9 @@
 // - no device is offered a halted or rolled-back release, or a whitelist/internal release it is
 //   not listed for;
 // - each percentage rollout is offered to about its percentage of the devices that could take it.
+//
+// Works for either fleet (fleets.mjs): `fleet.installedOf(i)` is what device i runs and sends,
+// `fleet.baseOf(i)` what it ran before taking any update (the same for the stale fleet).
 import { finalState } from './engine.mjs';
 import {
   MODULE_LISTS,
@@ -18,12 +21,19 @@ import {
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 
+/** The stale fleet's versions (device i runs module list i % MODULE_LISTS). */
+const staleLists = {
+  installedOf: (i) => moduleListOf(i % MODULE_LISTS).map((e) => e.version),
+  baseOf: (i) => moduleListOf(i % MODULE_LISTS).map((e) => e.version),
+};
+
 /**
  * `answers`: `[{ i, modules }]` — device index and the `modules` array the server answered.
- * `core`: { decideModule, compareVersions }; `states`: the engine's ModuleStates (engine.mjs).
+ * `core`: { decideModule, compareVersions }; `states`: the engine's ModuleStates (engine.mjs);
+ * `fleet`: { installedOf(i), baseOf(i) } (fleets.mjs); default: the stale module lists.
  * Returns `{ problems: string[], notes: string[], actionMix, mismatches, forbidden, answers, percentage }`.
  */
-export function analyzeAnswers(answers, core, states) {
+export function analyzeAnswers(answers, core, states, fleet = staleLists) {
   const problems = [];
   const notes = [];
   const plans = [];
@@ -49,11 +59,12 @@ export function analyzeAnswers(answers, core, states) {
 
   for (const { i, modules } of answers) {
     const ctx = deviceOf(i);
-    const list = moduleListOf(i % MODULE_LISTS);
+    const installed = fleet.installedOf(i);
+    const base = fleet.baseOf(i);
     const byName = new Map(modules.map((a) => [a.name, a]));
     for (let m = 0; m < MODULES; m++) {
       const name = moduleName(m);
-      const current = list[m].version;
+      const current = installed[m];
       const a = byName.get(name);
       total++;
       if (a === undefined) {
@@ -98,12 +109,14 @@ export function analyzeAnswers(answers, core, states) {
       // 3. Percentage rollouts. Walking the module's releases newest first, a device is
       //    "eligible" for percentage release R when it runs an older version, was not offered
       //    anything newer than R, and R's package runs on its app; it is then offered R exactly
-      //    when its bucket is under R's percentage.
-      const offered = a.action === 'update' ? a.version : undefined;
+      //    when its bucket is under R's percentage. For a device that has taken an update
+      //    (steady fleet), "runs" means the version before it and "offered" the update it took.
+      const before = base[m];
+      const offered = a.action === 'update' ? a.version : current !== before ? current : undefined;
       for (let v = VERSIONS_PER_MODULE - 1; v >= 0; v--) {
         const { plan, state } = plans[m][v];
         if (state.status !== 'active' || state.stage !== 'percentage') continue;
-        if (current !== undefined && core.compareVersions(current, plan.version) >= 0) break;
+        if (before !== undefined && core.compareVersions(before, plan.version) >= 0) break;
         if (offered !== undefined && core.compareVersions(offered, plan.version) > 0) break;
         if (plan.pkg.minAppVersion && core.compareVersions(ctx.appVersion, plan.pkg.minAppVersion) < 0) continue;
         if (plan.pkg.maxAppVersion && core.compareVersions(ctx.appVersion, plan.pkg.maxAppVersion) > 0) continue;
