@@ -99,6 +99,15 @@ export interface Murmur3Prefix {
   readonly length: number;
 }
 
+function readBlock(data: Uint8Array, i: number): number {
+  return (
+    (data[i] as number) |
+    ((data[i + 1] as number) << 8) |
+    ((data[i + 2] as number) << 16) |
+    ((data[i + 3] as number) << 24)
+  );
+}
+
 function mixK(k: number): number {
   let m = Math.imul(k, C1);
   m = (m << 15) | (m >>> 17);
@@ -123,13 +132,7 @@ export function murmurHash3Prefix(data: Uint8Array, length = data.length, seed =
   const blockEnd = length & ~3;
   let i = 0;
   for (; i < blockEnd; i += 4) {
-    h = mixH(
-      h,
-      (data[i] as number) |
-        ((data[i + 1] as number) << 8) |
-        ((data[i + 2] as number) << 16) |
-        ((data[i + 3] as number) << 24),
-    );
+    h = mixH(h, readBlock(data, i));
   }
   let tail = 0;
   for (let j = 0; i + j < length; j++) tail |= (data[i + j] as number) << (8 * j);
@@ -154,13 +157,7 @@ export function murmurHash3Continue(prefix: Murmur3Prefix, data: Uint8Array, len
   if (n === 0) {
     const blockEnd = i + ((length - i) & ~3);
     for (; i < blockEnd; i += 4) {
-      h = mixH(
-        h,
-        (data[i] as number) |
-          ((data[i + 1] as number) << 8) |
-          ((data[i + 2] as number) << 16) |
-          ((data[i + 3] as number) << 24),
-      );
+      h = mixH(h, readBlock(data, i));
     }
     for (; i < length; i++) k |= (data[i] as number) << (8 * n++);
   }

@@ -105,38 +105,36 @@ export class PackageService {
       throw err;
     }
     await staged.commit();
-    const now = this.#deps.clock.now().toISOString();
-    const pkg: Package = {
-      id: newId('pkg'),
-      appId,
-      module: meta.module,
-      version: meta.version,
-      kind: meta.kind,
-      platform: meta.platform ?? null,
+    // A blob committed but never recorded (a crash right here, or a lost race on the version)
+    // is unreachable garbage, never a half package.
+    return this.#record(appId, meta, {
       format: manifest.format,
       blobSha256: staged.sha256,
       contentHash: manifest.contentHash,
       size: staged.size,
       fileCount: manifest.format === 'zip' ? manifest.files.length : 1,
       linkUrl: null,
-      minAppVersion: meta.minAppVersion ?? null,
-      maxAppVersion: meta.maxAppVersion ?? null,
-      fallbackUrl: meta.fallbackUrl ?? null,
-      description: meta.description ?? null,
-      disabled: false,
-      createdAt: now,
-      updatedAt: now,
-    };
-    // A blob committed but never recorded (a crash right here, or a lost race on the version)
-    // is unreachable garbage, never a half package.
-    await this.#deps.packageStore.insertPackage(pkg);
-    await this.#deps.notifyChanged(appId);
-    return pkg;
+    });
   }
 
   /** Publishes an installer (apk/ipa/store) link. */
   async publishLink(appId: string, meta: PackageMeta, url: string): Promise<Package> {
     await this.preflight(appId, meta);
+    return this.#record(appId, meta, {
+      format: 'link',
+      blobSha256: null,
+      contentHash: '',
+      size: 0,
+      fileCount: 0,
+      linkUrl: url,
+    });
+  }
+
+  async #record(
+    appId: string,
+    meta: PackageMeta,
+    stored: Pick<Package, 'format' | 'blobSha256' | 'contentHash' | 'size' | 'fileCount' | 'linkUrl'>,
+  ): Promise<Package> {
     const now = this.#deps.clock.now().toISOString();
     const pkg: Package = {
       id: newId('pkg'),
@@ -145,12 +143,7 @@ export class PackageService {
       version: meta.version,
       kind: meta.kind,
       platform: meta.platform ?? null,
-      format: 'link',
-      blobSha256: null,
-      contentHash: '',
-      size: 0,
-      fileCount: 0,
-      linkUrl: url,
+      ...stored,
       minAppVersion: meta.minAppVersion ?? null,
       maxAppVersion: meta.maxAppVersion ?? null,
       fallbackUrl: meta.fallbackUrl ?? null,
