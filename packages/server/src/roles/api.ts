@@ -1,10 +1,9 @@
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { BlobReader } from '../platform/blob/blob-store.js';
 import type { Config } from '../platform/config/config-schema.js';
 import { registerErrorHandling } from '../platform/errors/error-handler.js';
-import { authClientKeyInvalid, authClientKeyMissing } from '../platform/errors/platform-errors.js';
 import { newId } from '../platform/ids.js';
 import { createLoggerOptions } from '../platform/logger.js';
 import { createRequireAdmin } from '../slices/apps/admin-auth.js';
@@ -92,17 +91,5 @@ export async function buildApiRole(deps: ApiRoleDeps): Promise<FastifyInstance> 
     blobs: deps.blobs,
     publicUrl,
   });
-  app.post(
-    '/client/v1/ping',
-    {
-      schema: { tags: ['client'], summary: 'Connectivity check: parses the body, answers {ok:true}' },
-      onRequest: async (req: FastifyRequest) => {
-        const key = req.headers['x-halftone-key'];
-        if (typeof key !== 'string' || key === '') throw authClientKeyMissing();
-        if (deps.index.appIdForKey(key) === undefined) throw authClientKeyInvalid();
-      },
-    },
-    async () => ({ ok: true }),
-  );
   return app;
 }

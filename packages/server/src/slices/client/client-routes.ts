@@ -21,7 +21,8 @@ export interface ClientRoutesDeps {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    halftoneAppId?: string;
+    /** The app of the client key (set by the client API's key check). */
+    halftoneAppId: string;
   }
 }
 
@@ -32,6 +33,8 @@ export async function clientRoutes(app: FastifyInstance, deps: ClientRoutesDeps)
   const baseUrl = (req: FastifyRequest): string =>
     deps.publicUrl ?? `${req.protocol}://${req.host}`;
 
+  // Declared up front so every request object keeps one shape.
+  app.decorateRequest('halftoneAppId', '');
   const requireClientKey = async (req: FastifyRequest): Promise<void> => {
     const key = req.headers['x-halftone-key'];
     if (typeof key !== 'string' || key === '') throw authClientKeyMissing();
@@ -53,7 +56,7 @@ export async function clientRoutes(app: FastifyInstance, deps: ClientRoutesDeps)
       },
     },
     async (req, reply) => {
-      const json = await deps.client.checkJson(req.halftoneAppId as string, req.body as CheckBody, baseUrl(req));
+      const json = await deps.client.checkJson(req.halftoneAppId, req.body as CheckBody, baseUrl(req));
       // Written by the service from cached fragments; a string is sent as it is.
       return reply.type('application/json; charset=utf-8').send(json);
     },
@@ -70,7 +73,16 @@ export async function clientRoutes(app: FastifyInstance, deps: ClientRoutesDeps)
         response: { 200: ReportResponse },
       },
     },
-    async (req) => deps.client.report(req.halftoneAppId as string, req.body as ReportBody),
+    async (req) => deps.client.report(req.halftoneAppId, req.body as ReportBody),
+  );
+
+  app.post(
+    '/client/v1/ping',
+    {
+      onRequest: requireClientKey,
+      schema: { tags: ['client'], summary: 'Connectivity check: checks the key, parses the body, answers {ok:true}' },
+    },
+    async () => ({ ok: true }),
   );
 
   app.get(

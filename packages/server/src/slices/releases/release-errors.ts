@@ -41,7 +41,7 @@ export const PercentDecrease = defineError(
   400,
   'A rollout only widens: percent {percent} is below the current {current}',
 );
-export const ReleaseTooManyIds = defineError(
+export const ReleaseWhitelistTooLarge = defineError(
   'HT_RELEASE_WHITELIST_TOO_LARGE',
   400,
   'A whitelist holds at most {max} ids; use a crowd for more',

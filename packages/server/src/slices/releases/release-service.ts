@@ -21,7 +21,7 @@ import {
   ReleaseRevisionConflict,
   ReleaseRuleInvalid,
   ReleaseStateInvalid,
-  ReleaseTooManyIds,
+  ReleaseWhitelistTooLarge,
 } from './release-errors.js';
 import type { ReleaseStats, StageCounters } from './release-stats.js';
 import type { Release, ReleaseEvent, ReleaseFilter, ReleaseStore } from './release-store.js';
@@ -84,7 +84,7 @@ function checkRule(rule: Rule | null | undefined): void {
 }
 
 function checkWhitelist(ids: readonly string[] | undefined): void {
-  if (ids !== undefined && ids.length > MAX_WHITELIST) throw ReleaseTooManyIds({ max: MAX_WHITELIST });
+  if (ids !== undefined && ids.length > MAX_WHITELIST) throw ReleaseWhitelistTooLarge({ max: MAX_WHITELIST });
 }
 
 /**
