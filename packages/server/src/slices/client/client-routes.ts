@@ -30,6 +30,10 @@ const SHA256 = /^[0-9a-f]{64}$/;
 
 /** The device-facing API: check, report and package downloads. */
 export async function clientRoutes(app: FastifyInstance, deps: ClientRoutesDeps): Promise<void> {
+  // Devices call these thousands of times a second: no per-request log lines below warn.
+  app.addHook('onRoute', (route) => {
+    route.logLevel = 'warn';
+  });
   const baseUrl = (req: FastifyRequest): string =>
     deps.publicUrl ?? `${req.protocol}://${req.host}`;
 
