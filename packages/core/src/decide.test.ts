@@ -9,6 +9,7 @@ import {
   decideModule,
 } from './decide.js';
 import { compileRule } from './rules.js';
+import { versionKey } from './version.js';
 
 type P = { url: string };
 
@@ -42,9 +43,9 @@ function state(
 ): ModuleState<P> {
   const versions = new Map<string, KnownVersion<P>>();
   for (const r of releases) {
-    versions.set(r.version, { version: r.version, disabled: r.disabled, fallbackUrl: r.fallbackUrl, payload: r.payload });
+    versions.set(versionKey(r.version) as string, { version: r.version, disabled: r.disabled, fallbackUrl: r.fallbackUrl, payload: r.payload });
   }
-  for (const v of opts.versions ?? []) versions.set(v.version, v);
+  for (const v of opts.versions ?? []) versions.set(versionKey(v.version) as string, v);
   return {
     releases,
     versions,
@@ -194,6 +195,8 @@ describe('decideModule — invariants', () => {
     const s = state([r]);
     expect(decideModule(device(1), '2.0.0', s)).toMatchObject({ action: 'disable', fallbackUrl: 'https://m.example.com/page' });
     expect(decideModule(device(1), '1.0.0', s).action).toBe('none');
+    // Another spelling of the same version is the same package.
+    expect(decideModule(device(1), '2.0', s).action).toBe('disable');
   });
 
   it('asks for a store update when the package needs a newer native app, else says nothing', () => {

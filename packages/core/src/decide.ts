@@ -10,7 +10,7 @@ import {
 import { encodeUtf8Into } from './utf8.js';
 import type { DeviceContext } from './context.js';
 import type { CompiledRule } from './rules.js';
-import { type ParsedVersion, compareParsed, parseVersion } from './version.js';
+import { type ParsedVersion, compareParsed, parseVersion, versionKey } from './version.js';
 
 /**
  * The stages a release widens through. Each stage's audience contains the previous one's
@@ -153,7 +153,10 @@ export interface ModuleState<P = unknown> {
   readonly rolledBack?: readonly CandidateRelease<P>[] | undefined;
   /** The mandatory ones among `releases` (newest first); derived from `releases` when absent. */
   readonly mandatory?: readonly CandidateRelease<P>[] | undefined;
-  /** Published packages of the module by version (for rollback targets and disabled versions). */
+  /**
+   * Published packages of the module by version key (`ParsedVersion.key`, so `2.0` finds
+   * `2.0.0`), for rollback targets and disabled versions.
+   */
   readonly versions: ReadonlyMap<string, KnownVersion<P>>;
   /**
    * For a rolled-back release: whether this device reported installing it, and the version it
@@ -326,14 +329,14 @@ export function decideModule<P>(
     };
   }
 
-  if (currentVersion !== undefined && current !== undefined) {
+  if (current !== undefined) {
     const rollback = rollbackFor(ctx, current, state);
     if (rollback !== undefined) return rollback;
-    const running = state.versions.get(currentVersion);
+    const running = state.versions.get(current.key);
     if (running?.disabled) {
       return {
         action: 'disable',
-        version: currentVersion,
+        version: current.source,
         ...(running.fallbackUrl !== null ? { fallbackUrl: running.fallbackUrl } : {}),
       };
     }
@@ -377,7 +380,7 @@ function rollbackFor<P>(
     const from = state.installedFrom(release.id, ctx.deviceId);
     if (from === undefined) return undefined;
     if (from === null) return { action: 'rollback', release, payload: null };
-    const target = state.versions.get(from);
+    const target = state.versions.get(versionKey(from) ?? from);
     return {
       action: 'rollback',
       release,

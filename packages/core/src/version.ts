@@ -53,6 +53,11 @@ export interface ParsedVersion {
   readonly prerelease: readonly PrereleaseIdentifier[];
   /** The build metadata after `+`, or '' when there is none. Ignored for ordering. */
   readonly build: string;
+  /**
+   * One spelling per version: five segments and the pre-release, no build metadata
+   * (`8.3` and `8.3.0.0.0+b1` are both `8.3.0.0.0`). Equal versions have equal keys.
+   */
+  readonly key: string;
 }
 
 const CORE_RE = /^\d{1,9}(?:\.\d{1,9}){0,4}$/;
@@ -91,7 +96,8 @@ function parseUncached(s: string): ParsedVersion | null {
     }
     prerelease = Object.freeze(ids);
   }
-  return Object.freeze({ source: s, segments: Object.freeze(segments), prerelease, build });
+  const key = prerelease.length === 0 ? segments.join('.') : `${segments.join('.')}-${prerelease.join('.')}`;
+  return Object.freeze({ source: s, segments: Object.freeze(segments), prerelease, build, key });
 }
 
 /**
@@ -136,6 +142,17 @@ function compareIdentifiers(a: PrereleaseIdentifier, b: PrereleaseIdentifier): -
   }
   if (typeof b === 'number') return 1;
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The canonical key of a version (see {@link ParsedVersion.key}), or `null` when it is not one.
+ *
+ * @example
+ * versionKey('8.3');     // '8.3.0.0.0'
+ * versionKey('8.3.0.0'); // '8.3.0.0.0'
+ */
+export function versionKey(s: string): string | null {
+  return parseVersion(s)?.key ?? null;
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   type Membership,
   NO_MEMBERSHIP,
   prepareRelease,
+  versionKey,
 } from '@halftone/core';
 import type { App, AppStore } from '../apps/app-store.js';
 import type { Package, PackageStore } from '../packages/package-store.js';
@@ -220,8 +221,9 @@ export class ReleaseIndex {
         let versions = versionsOf.get(pkg.module);
         if (versions === undefined) versionsOf.set(pkg.module, (versions = new Map()));
         // A platform's own package beats the every-platform one of the same version.
-        if (!versions.has(pkg.version) || pkg.platform !== null) {
-          versions.set(pkg.version, {
+        const key = versionKey(pkg.version) ?? pkg.version;
+        if (!versions.has(key) || pkg.platform !== null) {
+          versions.set(key, {
             version: pkg.version,
             disabled: pkg.disabled,
             fallbackUrl: pkg.fallbackUrl,
