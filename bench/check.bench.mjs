@@ -330,36 +330,61 @@ async function clientPost(clientKey, urlPath, body) {
   } catch {
     json = text;
   }
-  return { status: res.status, json };
+  return { status: res.status, json, bytes: Buffer.byteLength(text) };
 }
 
 /**
- * The request bodies: device `i` is `deviceOf(i)` with the module list `i % 512` (all 50
- * modules, each with the version the device runs). Prefixes are precomputed so that building a
- * body costs one string concatenation, the same for the check and the no-op route.
+ * The two fleets (bench/fleets.mjs). Device `i` is `deviceOf(i)` in both, listing all 50 modules;
+ * each body is built when autocannon asks for it, from a precomputed per-device prefix plus
+ * precomputed module-list JSON, the same for the check and the no-op route.
  */
-function buildBodies() {
-  const prefixes = new Array(DEVICES);
-  for (let i = 0; i < DEVICES; i++) {
-    const json = JSON.stringify(deviceOf(i));
-    prefixes[i] = `${json.slice(0, -1)},"modules":`;
+function buildFleets(core, states) {
+  const t = performance.now();
+  const ctxs = new Array(DEVICES);
+  for (let i = 0; i < DEVICES; i++) ctxs[i] = deviceOf(i);
+  const prefixes = devicePrefixes(ctxs);
+  const stale = staleFleet(prefixes);
+  log(`${fmt(DEVICES)} devices and their body prefixes built in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const steady = steadyFleet(core, states, ctxs, prefixes);
+  const { decisions, seconds, fromBase } = steady.precompute;
+  log(`steady fleet precomputed: ${fmt(decisions)} engine decisions in ${seconds.toFixed(1)} s (${fmt(decisions / seconds)}/s)`);
+  log(`steady fleet: device-modules ${steadyMix(steady.precompute)}`);
+  log(`steady fleet: engine answers at the base versions (before taking any update): ${mixText(fromBase)}`);
+  for (const fleet of [steady, stale]) {
+    let bytes = 0;
+    for (let k = 0; k < 1000; k++) bytes += Buffer.byteLength(fleet.bodyOf(k * (DEVICES / 1000)));
+    fleet.bodyBytes = bytes / 1000;
+    fleet.cursor = 0; // next device to send; every round continues where the previous stopped
   }
-  const lists = [];
-  for (let k = 0; k < MODULE_LISTS; k++) lists.push(`${JSON.stringify(moduleListOf(k))}}`);
-  const bodyOf = (i) => prefixes[i] + lists[i % MODULE_LISTS];
-  let bytes = 0;
-  for (let i = 0; i < 1000; i++) bytes += Buffer.byteLength(bodyOf(i));
-  return { bodyOf, avgBytes: bytes / 1000 };
+  return { steady, stale };
 }
+
+/** What the steady fleet's device-modules run, as shares of all 100,000 × 50. */
+function steadyMix({ counts }) {
+  const pc = (n) => `${((n / (DEVICES * MODULES)) * 100).toFixed(1)}%`;
+  const onBase = counts.onFull + counts.onListVersion - counts.tookUpdate;
+  return (
+    `${pc(counts.notInstalled)} not installed, ${pc(onBase - counts.offeredNotTaken)} on the base version with nothing newer for them, ` +
+    `${pc(counts.offeredNotTaken)} on the base version with an update offered but not installed, ` +
+    `${pc(counts.tookUpdate)} on the newer release they were offered and installed` +
+    (counts.onListVersion > 0 ? ` (${pc(counts.onListVersion)} had no compatible full release and start from the stale list version)` : '')
+  );
+}
+
+const mixText = (mix) => {
+  const total = Object.values(mix).reduce((a, b) => a + b, 0);
+  return Object.entries(mix)
+    .sort((x, y) => y[1] - x[1])
+    .map(([k, n]) => `${k} ${((n / total) * 100).toFixed(1)}%`)
+    .join(', ');
+};
 
 // ---------------------------------------------------------------------------------------------
 // Sanity checks
 // ---------------------------------------------------------------------------------------------
-async function sanity(clientKey, bodyOf) {
-  const problems = [];
+/** One check of device 0 (stale fleet: every module out of date): shape, URLs, a download; ping. */
+async function sanityBasics(clientKey, bodyOf) {
   const notes = [];
-
-  // 1. One check: 200, one answer per module, some updates with a download URL.
   const first = await clientPost(clientKey, '/client/v1/check', bodyOf(0));
   if (first.status !== 200) fail(`POST /client/v1/check (device 0) → ${first.status}: ${JSON.stringify(first.json).slice(0, 1000)}`);
   const mods = first.json?.modules;
@@ -379,26 +404,31 @@ async function sanity(clientKey, bodyOf) {
     if (dl.status !== 200 || (updates[0].size !== undefined && dlBytes.length !== updates[0].size)) {
       fail(`GET ${updates[0].url} → ${dl.status}, ${dlBytes.length} bytes (answer said ${updates[0].size})`);
     }
-    notes.push(`device 0: ${updates.length} of ${MODULES} modules to update; its first download is ${dlBytes.length} bytes`);
+    notes.push(`stale device 0: ${updates.length} of ${MODULES} modules to update; its first download is ${dlBytes.length} bytes`);
   }
+  return notes;
+}
 
-  // 2. A sample of devices: percentage rollouts, halted/rolled-back/whitelist releases, and the
-  //    in-process engine's answer for every module.
-  const core = await loadCore();
-  const states = buildModuleStates(core);
+/**
+ * A sample of the fleet's devices: every answer equals the in-process engine's, no offer outside
+ * a release's audience, percentage rollouts offered to about their percentage (sanity.mjs).
+ * Also measures the fleet's average answer size.
+ */
+async function sanitySample(clientKey, fleet, core, states) {
   const answers = new Array(SAMPLE_DEVICES);
+  let answerBytes = 0;
   await pool(
     Array.from({ length: SAMPLE_DEVICES }, (_, k) => Math.floor((k * DEVICES) / SAMPLE_DEVICES)),
     16,
     async (i, k) => {
-      const res = await clientPost(clientKey, '/client/v1/check', bodyOf(i));
-      if (res.status !== 200) fail(`POST /client/v1/check (device ${i}) → ${res.status}: ${JSON.stringify(res.json).slice(0, 1000)}`);
+      const res = await clientPost(clientKey, '/client/v1/check', fleet.bodyOf(i));
+      if (res.status !== 200) fail(`POST /client/v1/check (${fleet.name} device ${i}) → ${res.status}: ${JSON.stringify(res.json).slice(0, 1000)}`);
       answers[k] = { i, modules: res.json.modules };
+      answerBytes += res.bytes;
     },
   );
-
-  const analysis = analyzeAnswers(answers, core, states);
-  return { ...analysis, problems: [...problems, ...analysis.problems], notes: [...notes, ...analysis.notes] };
+  const analysis = analyzeAnswers(answers, core, states, fleet);
+  return { ...analysis, answerBytes: answerBytes / SAMPLE_DEVICES };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -410,13 +440,13 @@ function percentile(sorted, q) {
   return sorted[idx];
 }
 
-let nextDevice = 0;
-async function round(name, urlPath, clientKey, bodyOf, seconds) {
+async function round(name, urlPath, clientKey, fleet, seconds) {
   const latencies = new Float64Array(2_000_000);
   let n = 0;
   const cpuServer0 = cpuSecondsOf(server.child.pid);
   const cpuClient0 = process.cpuUsage();
   const started = performance.now();
+  const { bodyOf } = fleet;
   const instance = autocannon({
     // autocannon takes the path from the URL (a top-level `path` option is ignored).
     url: server.url + urlPath,
@@ -431,8 +461,8 @@ async function round(name, urlPath, clientKey, bodyOf, seconds) {
         method: 'POST',
         path: urlPath,
         setupRequest(req) {
-          req.body = bodyOf(nextDevice);
-          nextDevice = nextDevice + 1 === DEVICES ? 0 : nextDevice + 1;
+          req.body = bodyOf(fleet.cursor);
+          fleet.cursor = fleet.cursor + 1 === DEVICES ? 0 : fleet.cursor + 1;
           return req;
         },
       },
@@ -469,18 +499,69 @@ async function round(name, urlPath, clientKey, bodyOf, seconds) {
   if (out.non2xx > 0 || out.errors > 0 || out.timeouts > 0) {
     let sample = '';
     try {
-      const r = await clientPost(clientKey, urlPath, bodyOf(nextDevice));
+      const r = await clientPost(clientKey, urlPath, bodyOf(fleet.cursor));
       sample = `\n  a request right after: ${r.status} ${JSON.stringify(r.json).slice(0, 800)}`;
     } catch (err) {
       sample = `\n  a request right after failed: ${err.message}`;
     }
     fail(
-      `${name} round: ${out.non2xx} non-2xx answers (status codes ${JSON.stringify(out.statusCodes)}), ` +
+      `${fleet.name} ${name} round: ${out.non2xx} non-2xx answers (status codes ${JSON.stringify(out.statusCodes)}), ` +
         `${out.errors} errors, ${out.timeouts} timeouts out of ${out.requests} requests${sample}\n${serverStderrTail()}`,
     );
   }
-  if (server.exited !== null) fail(`server exited during the ${name} round: ${JSON.stringify(server.exited)}\n${serverStderrTail()}`);
+  if (server.exited !== null) fail(`server exited during the ${fleet.name} ${name} round: ${JSON.stringify(server.exited)}\n${serverStderrTail()}`);
   return out;
+}
+
+/** Warm-up, then ROUNDS alternating rounds ping/check with the fleet's bodies. */
+async function measureFleet(fleet, clientKey) {
+  await round('ping', '/client/v1/ping', clientKey, fleet, WARMUP_SECONDS);
+  await round('check', '/client/v1/check', clientKey, fleet, WARMUP_SECONDS);
+  log(`${fleet.name}: warm-up done (${WARMUP_SECONDS}s per route)`);
+  const noop = [];
+  const check = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [name, urlPath, into] of [
+      ['ping', '/client/v1/ping', noop],
+      ['check', '/client/v1/check', check],
+    ]) {
+      const profiling = PROFILE_DIR !== undefined && name === 'check';
+      if (profiling) await toggleProfiler();
+      const res = await round(name, urlPath, clientKey, fleet, SECONDS);
+      if (profiling) await toggleProfiler();
+      into.push(res);
+      log(
+        `${fleet.name.padEnd(6)} round ${r + 1}/${ROUNDS} ${name.padEnd(5)} ${fmt(res.reqPerSec).padStart(7)} req/s  ` +
+          `p50 ${res.p50Ms.toFixed(2)} ms  p99 ${res.p99Ms.toFixed(2)} ms  max ${res.maxMs.toFixed(1)} ms  ` +
+          `cpu server ${(res.serverCpu * 100).toFixed(0)}% client ${(res.clientCpu * 100).toFixed(0)}%`,
+      );
+    }
+  }
+  const spread = (xs) => (Math.max(...xs) - Math.min(...xs)) / median(xs);
+  const checksPerSec = median(check.map((r) => r.reqPerSec));
+  const noopPerSec = median(noop.map((r) => r.reqPerSec));
+  return {
+    noop,
+    check,
+    checksPerSec,
+    noopPerSec,
+    ratio: checksPerSec / noopPerSec,
+    roundRatios: check.map((c, i) => c.reqPerSec / noop[i].reqPerSec),
+    checkSpread: spread(check.map((r) => r.reqPerSec)),
+    noopSpread: spread(noop.map((r) => r.reqPerSec)),
+    p50: median(check.map((r) => r.p50Ms)),
+    p99: median(check.map((r) => r.p99Ms)),
+    noopP50: median(noop.map((r) => r.p50Ms)),
+    noopP99: median(noop.map((r) => r.p99Ms)),
+    serverCpuCheck: median(check.map((r) => r.serverCpu)),
+    serverCpuNoop: median(noop.map((r) => r.serverCpu)),
+    clientCpuCheck: median(check.map((r) => r.clientCpu)),
+    clientCpuNoop: median(noop.map((r) => r.clientCpu)),
+    // Answers per second of server CPU: less sensitive than req/s to how much of a core the
+    // server got, which varies on a shared machine.
+    checksPerCpuSec: median(check.map((r) => r.reqPerSec / r.serverCpu)),
+    noopPerCpuSec: median(noop.map((r) => r.reqPerSec / r.serverCpu)),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -488,7 +569,10 @@ async function round(name, urlPath, clientKey, bodyOf, seconds) {
 // ---------------------------------------------------------------------------------------------
 async function main() {
   log(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), ${os.platform()} ${os.release()}`);
-  log(`plan: engine ${ENGINE_ROUNDS}×1M decisions; HTTP ${ROUNDS} rounds × (ping ${SECONDS}s + check ${SECONDS}s), ${CONNECTIONS} connections`);
+  log(
+    `plan: engine ${ENGINE_ROUNDS}×1M decisions; HTTP per fleet (steady, then stale): warm-up, then ` +
+      `${ROUNDS} rounds × (ping ${SECONDS}s + check ${SECONDS}s), ${CONNECTIONS} connections`,
+  );
 
   // 1. In-process engine (before the server exists, so nothing else competes for the CPU).
   const engine = await runEngineBench({ rounds: ENGINE_ROUNDS, log });
@@ -505,134 +589,172 @@ async function main() {
   const loadSeconds = (performance.now() - tLoad) / 1000;
   log(`loaded ${MODULES} modules × ${VERSIONS_PER_MODULE} releases in ${loadSeconds.toFixed(1)} s: ${JSON.stringify(data.stateCount)}`);
 
-  const { bodyOf, avgBytes } = buildBodies();
-  log(`${fmt(DEVICES)} distinct devices, ${MODULES} modules listed per check, body ≈ ${fmt(avgBytes)} bytes`);
+  // 4. Fleets.
+  const core = await loadCore();
+  const states = buildModuleStates(core);
+  const fleets = buildFleets(core, states);
+  const order = [fleets.steady, fleets.stale];
+  for (const f of order) log(`${f.name} fleet: ${fmt(DEVICES)} distinct devices, ${MODULES} modules listed per check, body ≈ ${fmt(f.bodyBytes)} bytes`);
 
-  // 4. Sanity.
-  const sane = await sanity(data.app.clientKey, bodyOf);
-  for (const note of sane.notes) log(`sanity: ${note}`);
-  if (sane.problems.length > 0) {
-    for (const p of sane.problems) log(`SANITY FAILURE: ${p}`);
-    fail(`${sane.problems.length} sanity check(s) failed; not measuring`);
+  // 5. Sanity.
+  const clientKey = data.app.clientKey;
+  const problems = [];
+  for (const note of await sanityBasics(clientKey, fleets.stale.bodyOf)) log(`sanity: ${note}`);
+  for (const f of order) {
+    f.sanity = await sanitySample(clientKey, f, core, states);
+    for (const note of f.sanity.notes) log(`sanity ${f.name}: ${note}`);
+    problems.push(...f.sanity.problems.map((p) => `${f.name} fleet: ${p}`));
+  }
+  if (problems.length > 0) {
+    for (const p of problems) log(`SANITY FAILURE: ${p}`);
+    fail(`${problems.length} sanity check(s) failed; not measuring`);
   }
 
-  // 5. Rounds: warm both routes up, then ping, check, ping, check, …
-  await round('ping', '/client/v1/ping', data.app.clientKey, bodyOf, WARMUP_SECONDS);
-  await round('check', '/client/v1/check', data.app.clientKey, bodyOf, WARMUP_SECONDS);
-  log(`warm-up done (${WARMUP_SECONDS}s per route)`);
-  const noop = [];
-  const check = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const [name, urlPath, into] of [
-      ['ping', '/client/v1/ping', noop],
-      ['check', '/client/v1/check', check],
-    ]) {
-      const profiling = PROFILE_DIR !== undefined && name === 'check';
-      if (profiling) await toggleProfiler();
-      const res = await round(name, urlPath, data.app.clientKey, bodyOf, SECONDS);
-      if (profiling) await toggleProfiler();
-      into.push(res);
-      log(
-        `round ${r + 1}/${ROUNDS} ${name.padEnd(5)} ${fmt(res.reqPerSec).padStart(7)} req/s  ` +
-          `p50 ${res.p50Ms.toFixed(2)} ms  p99 ${res.p99Ms.toFixed(2)} ms  max ${res.maxMs.toFixed(1)} ms  ` +
-          `cpu server ${(res.serverCpu * 100).toFixed(0)}% client ${(res.clientCpu * 100).toFixed(0)}%`,
-      );
-    }
-  }
+  // 6. Per fleet: warm up both routes, then ping, check, ping, check, …
+  for (const f of order) f.figures = await measureFleet(f, clientKey);
 
-  // 6. Figures.
-  const checksPerSec = median(check.map((r) => r.reqPerSec));
-  const noopPerSec = median(noop.map((r) => r.reqPerSec));
-  const ratio = checksPerSec / noopPerSec;
-  const roundRatios = check.map((c, i) => c.reqPerSec / noop[i].reqPerSec);
-  const p50 = median(check.map((r) => r.p50Ms));
-  const p99 = median(check.map((r) => r.p99Ms));
-  const noopP50 = median(noop.map((r) => r.p50Ms));
-  const noopP99 = median(noop.map((r) => r.p99Ms));
-  const serverCpuCheck = median(check.map((r) => r.serverCpu));
-  const serverCpuNoop = median(noop.map((r) => r.serverCpu));
-  const clientCpuNoop = median(noop.map((r) => r.clientCpu));
-  const spread = (xs) => (Math.max(...xs) - Math.min(...xs)) / median(xs);
+  // 7. Figures.
+  const head = fleets.steady.figures;
   const goals = {
-    ratio: { target: GOALS.ratio, value: ratio, met: ratio >= GOALS.ratio },
-    p99Ms: { target: GOALS.p99Ms, value: p99, met: p99 < GOALS.p99Ms },
+    ratio: { target: GOALS.ratio, value: head.ratio, met: head.ratio >= GOALS.ratio },
+    p99Ms: { target: GOALS.p99Ms, value: head.p99, met: head.p99 < GOALS.p99Ms },
   };
   const totalSeconds = (performance.now() - t0) / 1000;
+  const met = (ok) => (ok ? 'MET' : 'MISSED');
 
+  const fleetLines = (f, title) => {
+    const x = f.figures;
+    const s = f.sanity;
+    const out = [
+      title,
+      `check          ${fmt(x.checksPerSec)} checks/s (median; rounds ${x.check.map((r) => fmt(r.reqPerSec)).join(' / ')}; spread ${(x.checkSpread * 100).toFixed(0)}%)`,
+      `no-op (ping)   ${fmt(x.noopPerSec)} req/s (median; rounds ${x.noop.map((r) => fmt(r.reqPerSec)).join(' / ')}; spread ${(x.noopSpread * 100).toFixed(0)}%)`,
+      `ratio          ${x.ratio.toFixed(3)} = check ÷ no-op medians (per-round ratios ${x.roundRatios.map((r) => r.toFixed(2)).join(' / ')})`,
+      `check latency  p50 ${x.p50.toFixed(2)} ms, p99 ${x.p99.toFixed(2)} ms (medians over rounds)`,
+      `no-op latency  p50 ${x.noopP50.toFixed(2)} ms, p99 ${x.noopP99.toFixed(2)} ms`,
+      `server CPU     ${(x.serverCpuCheck * 100).toFixed(0)}% during check, ${(x.serverCpuNoop * 100).toFixed(0)}% during no-op (of one core); ` +
+        `load generator ${(x.clientCpuCheck * 100).toFixed(0)}% / ${(x.clientCpuNoop * 100).toFixed(0)}%`,
+      `per CPU        ${fmt(x.checksPerCpuSec)} checks and ${fmt(x.noopPerCpuSec)} no-ops per second of server CPU (medians over rounds)`,
+      ...(f.precompute ? [`devices        ${steadyMix(f.precompute)} (base = newest full release the app can run)`] : []),
+      `answers        ${mixText(s.actionMix)} (sample of ${fmt(SAMPLE_DEVICES)} devices × ${MODULES} modules)`,
+      `sizes          body ≈ ${fmt(f.bodyBytes)} B, answer ≈ ${fmt(s.answerBytes)} B on average (JSON, without headers)`,
+    ];
+    if (x.serverCpuNoop < 0.85) {
+      out.push(
+        `note           the server used only ${(x.serverCpuNoop * 100).toFixed(0)}% of a core during this fleet's no-op rounds: the load generator (or other work on this machine) limited it, so the no-op figure is low and the ratio optimistic`,
+      );
+    }
+    return out;
+  };
+  const st = fleets.stale.figures;
+  const sanityText = (f) =>
+    `${f.name} ${fmt(f.sanity.answers)} answers, ${f.sanity.percentage.releases} percentage rollouts offered to ` +
+    `${(f.sanity.percentage.offeredShare * 100).toFixed(2)}% vs ${(f.sanity.percentage.expectedShare * 100).toFixed(2)}% expected (z ${f.sanity.percentage.z.toFixed(2)})`;
+  const pre = fleets.steady.precompute;
   const lines = [
     '',
     '================ Halftone bench: POST /client/v1/check ================',
     `machine        ${os.cpus().length} CPUs, node ${process.version}; server in a child process (${server.mode}), load generator (autocannon) in this one`,
     `data           ${MODULES} modules × ${VERSIONS_PER_MODULE} releases: ${Object.entries(data.stateCount).map(([k, v]) => `${v} ${k}`).join(', ')}`,
-    `load           ${fmt(DEVICES)} distinct devices, ${MODULES} modules per check (≈${fmt(avgBytes)} B body), ${CONNECTIONS} connections, ${ROUNDS} × ${SECONDS}s rounds per route, alternating`,
-    `check          ${fmt(checksPerSec)} checks/s (median; rounds ${check.map((r) => fmt(r.reqPerSec)).join(' / ')}; spread ${(spread(check.map((r) => r.reqPerSec)) * 100).toFixed(0)}%)`,
-    `no-op (ping)   ${fmt(noopPerSec)} req/s (median; rounds ${noop.map((r) => fmt(r.reqPerSec)).join(' / ')}; spread ${(spread(noop.map((r) => r.reqPerSec)) * 100).toFixed(0)}%)`,
-    `ratio          ${ratio.toFixed(3)} = check ÷ no-op medians (per-round ratios ${roundRatios.map((x) => x.toFixed(2)).join(' / ')})   goal ≥ ${GOALS.ratio}: ${goals.ratio.met ? 'MET' : 'MISSED'}`,
-    `check latency  p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms (medians over rounds)   goal p99 < ${GOALS.p99Ms} ms: ${goals.p99Ms.met ? 'MET' : 'MISSED'}`,
-    `no-op latency  p50 ${noopP50.toFixed(2)} ms, p99 ${noopP99.toFixed(2)} ms`,
-    `server CPU     ${(serverCpuCheck * 100).toFixed(0)}% during check, ${(serverCpuNoop * 100).toFixed(0)}% during no-op (of one core; load generator ${(clientCpuNoop * 100).toFixed(0)}% during no-op)`,
-    `engine         ${fmt(engine.decisionsPerSec)} decisions/s in-process (median of ${engine.rounds.length} × ${fmt(engine.decisions)}, ${fmt(engine.devices)} devices) ≈ ${fmt(engine.decisionsPerSec / MODULES)} checks/s of ${MODULES} modules, engine alone`,
-    `sanity         OK: ${fmt(sane.answers)} answers (${fmt(sane.answers / MODULES)} devices) all equal to the in-process engine, none out of audience; ` +
-      `${sane.percentage.releases} percentage rollouts offered to ${(sane.percentage.offeredShare * 100).toFixed(2)}% vs ${(sane.percentage.expectedShare * 100).toFixed(2)}% expected (z ${sane.percentage.z.toFixed(2)})`,
-    `answers        ${Object.entries(sane.actionMix).sort((x, y) => y[1] - x[1]).map(([k, n]) => `${k} ${((n / sane.answers) * 100).toFixed(1)}%`).join(', ')}`,
+    `load           ${fmt(DEVICES)} distinct devices per fleet, ${MODULES} modules per check, ${CONNECTIONS} connections, per fleet ${ROUNDS} × ${SECONDS}s rounds per route, alternating ping/check`,
+    `engine         ${fmt(engine.decisionsPerSec)} decisions/s in-process (median of ${engine.rounds.length} × ${fmt(engine.decisions)}, ${fmt(engine.devices)} devices, stale versions) ≈ ${fmt(engine.decisionsPerSec / MODULES)} checks/s of ${MODULES} modules, engine alone`,
+    `sanity         OK: every sampled answer equal to the in-process engine, none out of audience; ${sanityText(fleets.steady)}; ${sanityText(fleets.stale)}`,
+    '',
+    ...fleetLines(
+      fleets.steady,
+      `--- steady fleet (headline): devices run what they were last offered (${(STEADY_INSTALL_SHARE * 100).toFixed(0)}% took it; precomputed in ${pre.seconds.toFixed(1)} s) ---`,
+    ),
+    '',
+    ...fleetLines(fleets.stale, '--- stale fleet (stress case): every device on 1.6–1.16 of every module, far behind ---'),
+    '',
+    `goals (steady) ratio ${head.ratio.toFixed(3)} ≥ ${GOALS.ratio}: ${met(goals.ratio.met)}; p99 ${head.p99.toFixed(2)} ms < ${GOALS.p99Ms} ms: ${met(goals.p99Ms.met)}`,
+    `stress (stale) ratio ${st.ratio.toFixed(3)}, p99 ${st.p99.toFixed(2)} ms (no goal; shown for the worst case)`,
     `run            ${totalSeconds.toFixed(0)} s in total (data load ${loadSeconds.toFixed(0)} s)`,
     '=======================================================================',
   ];
-  if (serverCpuNoop < 0.85) {
-    lines.splice(
-      -1,
-      0,
-      `note           the server used only ${(serverCpuNoop * 100).toFixed(0)}% of a core during the no-op rounds: the load generator (or other work on this machine) limited it, so the no-op figure is low and the ratio optimistic`,
-    );
-  }
   process.stdout.write(`${lines.join('\n')}\n`);
 
+  const fleetJson = (f) => {
+    const x = f.figures;
+    const s = f.sanity;
+    return {
+      checksPerSec: Math.round(x.checksPerSec),
+      noopPerSec: Math.round(x.noopPerSec),
+      ratio: Number(x.ratio.toFixed(4)),
+      roundRatios: x.roundRatios.map((r) => Number(r.toFixed(4))),
+      p50Ms: Number(x.p50.toFixed(3)),
+      p99Ms: Number(x.p99.toFixed(3)),
+      noopP50Ms: Number(x.noopP50.toFixed(3)),
+      noopP99Ms: Number(x.noopP99.toFixed(3)),
+      serverCpu: { check: Number(x.serverCpuCheck.toFixed(3)), noop: Number(x.serverCpuNoop.toFixed(3)) },
+      perServerCpuSec: { check: Math.round(x.checksPerCpuSec), noop: Math.round(x.noopPerCpuSec) },
+      clientCpu: { check: Number(x.clientCpuCheck.toFixed(3)), noop: Number(x.clientCpuNoop.toFixed(3)) },
+      bodyBytes: Math.round(f.bodyBytes),
+      answerBytes: Math.round(s.answerBytes),
+      actionMix: s.actionMix,
+      rounds: { ping: x.noop.map(roundJson), check: x.check.map(roundJson) },
+      sanity: {
+        ok: true,
+        answers: s.answers,
+        mismatches: s.mismatches,
+        outOfAudience: s.forbidden,
+        percentage: {
+          releases: s.percentage.releases,
+          eligible: s.percentage.eligible,
+          offeredShare: Number(s.percentage.offeredShare.toFixed(4)),
+          expectedShare: Number(s.percentage.expectedShare.toFixed(4)),
+          z: Number(s.percentage.z.toFixed(2)),
+        },
+      },
+    };
+  };
   const json = {
     bench: 'check',
-    checksPerSec: Math.round(checksPerSec),
-    noopPerSec: Math.round(noopPerSec),
-    ratio: Number(ratio.toFixed(4)),
-    roundRatios: roundRatios.map((x) => Number(x.toFixed(4))),
-    p50Ms: Number(p50.toFixed(3)),
-    p99Ms: Number(p99.toFixed(3)),
-    noopP50Ms: Number(noopP50.toFixed(3)),
-    noopP99Ms: Number(noopP99.toFixed(3)),
+    headline: 'steady',
+    checksPerSec: Math.round(head.checksPerSec),
+    noopPerSec: Math.round(head.noopPerSec),
+    ratio: Number(head.ratio.toFixed(4)),
+    p50Ms: Number(head.p50.toFixed(3)),
+    p99Ms: Number(head.p99.toFixed(3)),
     engineDecisionsPerSec: Math.round(engine.decisionsPerSec),
     engineRounds: engine.rounds.map(Math.round),
-    goals: { ratioMin: GOALS.ratio, ratioMet: goals.ratio.met, p99MaxMs: GOALS.p99Ms, p99Met: goals.p99Ms.met },
-    serverCpu: { check: Number(serverCpuCheck.toFixed(3)), noop: Number(serverCpuNoop.toFixed(3)) },
-    rounds: { ping: noop.map(roundJson), check: check.map(roundJson) },
+    goals: { fleet: 'steady', ratioMin: GOALS.ratio, ratioMet: goals.ratio.met, p99MaxMs: GOALS.p99Ms, p99Met: goals.p99Ms.met },
+    fleets: {
+      steady: {
+        ...fleetJson(fleets.steady),
+        precompute: {
+          seconds: Number(pre.seconds.toFixed(2)),
+          decisions: pre.decisions,
+          installShare: STEADY_INSTALL_SHARE,
+          deviceModules: pre.counts,
+          answersAtBase: pre.fromBase,
+        },
+      },
+      stale: fleetJson(fleets.stale),
+    },
     config: {
       modules: MODULES,
       releasesPerModule: VERSIONS_PER_MODULE,
       devices: DEVICES,
       modulesPerCheck: MODULES,
-      bodyBytes: Math.round(avgBytes),
       connections: CONNECTIONS,
       rounds: ROUNDS,
       seconds: SECONDS,
+      warmupSeconds: WARMUP_SECONDS,
+      sampleDevices: SAMPLE_DEVICES,
       server: server.mode,
     },
     data: data.stateCount,
-    sanity: {
-      ok: true,
-      answers: sane.answers,
-      mismatches: sane.mismatches,
-      outOfAudience: sane.forbidden,
-      actionMix: sane.actionMix,
-      percentage: {
-        releases: sane.percentage.releases,
-        eligible: sane.percentage.eligible,
-        offeredShare: Number(sane.percentage.offeredShare.toFixed(4)),
-        expectedShare: Number(sane.percentage.expectedShare.toFixed(4)),
-        z: Number(sane.percentage.z.toFixed(2)),
-      },
-    },
     machine: { cpus: os.cpus().length, node: process.version },
     totalSeconds: Number(totalSeconds.toFixed(1)),
   };
   process.stdout.write(`BENCH_JSON ${JSON.stringify(json)}\n`);
-  if (PROFILE_DIR) log(`server CPU profiles of the check rounds in ${PROFILE_DIR} (node bench/profile-top.mjs FILE)`);
+  if (PROFILE_DIR) {
+    log(
+      `server CPU profiles of the check rounds in ${PROFILE_DIR} (node bench/profile-top.mjs FILE): ` +
+        `check-1…${ROUNDS} steady fleet, check-${ROUNDS + 1}…${2 * ROUNDS} stale fleet`,
+    );
+  }
   return STRICT && !(goals.ratio.met && goals.p99Ms.met) ? 1 : 0;
 }
 
