@@ -26,6 +26,8 @@ export interface StageSketch {
   dirty: boolean;
 }
 
+const FLUSH_CHUNK = 20;
+
 export interface ReleaseStatsDeps {
   readonly store: Pick<ReleaseStore, 'saveCounters' | 'loadCounters' | 'loadCountersOf' | 'deviceCountsByStage'>;
   readonly clock: Clock;
@@ -97,18 +99,25 @@ export class ReleaseStats {
     for (const s of dirty) s.dirty = false;
     try {
       // Merge with what is stored (another process, or this one before a restart, may have
-      // counted too), then write everything in one transaction.
-      const stored = await this.#deps.store.loadCountersOf([...new Set(dirty.map((s) => s.releaseId))]);
-      const byKey = new Map(stored.map((c) => [`${c.releaseId}\u0000${c.stage}`, c]));
-      const out: StoredCounter[] = dirty.map((s) => {
-        const prev = byKey.get(`${s.releaseId}\u0000${s.stage}`);
-        if (prev) {
-          s.checked.merge(HyperLogLog.fromBase64(prev.checked));
-          s.offered.merge(HyperLogLog.fromBase64(prev.offered));
-        }
-        return { releaseId: s.releaseId, stage: s.stage, checked: s.checked.toBase64(), offered: s.offered.toBase64() };
-      });
-      await this.#deps.store.saveCounters(out, this.#deps.clock.now().toISOString());
+      // counted too) and write back, in small transactions with a turn of the event loop
+      // between them: on SQLite every query blocks the process, and checks must not wait
+      // behind one big flush.
+      const at = this.#deps.clock.now().toISOString();
+      for (let i = 0; i < dirty.length; i += FLUSH_CHUNK) {
+        const chunk = dirty.slice(i, i + FLUSH_CHUNK);
+        const stored = await this.#deps.store.loadCountersOf([...new Set(chunk.map((s) => s.releaseId))]);
+        const byKey = new Map(stored.map((c) => [`${c.releaseId}\u0000${c.stage}`, c]));
+        const out: StoredCounter[] = chunk.map((s) => {
+          const prev = byKey.get(`${s.releaseId}\u0000${s.stage}`);
+          if (prev) {
+            s.checked.merge(HyperLogLog.fromBase64(prev.checked));
+            s.offered.merge(HyperLogLog.fromBase64(prev.offered));
+          }
+          return { releaseId: s.releaseId, stage: s.stage, checked: s.checked.toBase64(), offered: s.offered.toBase64() };
+        });
+        await this.#deps.store.saveCounters(out, at);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     } catch (err) {
       for (const s of dirty) s.dirty = true;
       throw err;
