@@ -92,7 +92,7 @@ describe('decideModule — invariants', () => {
     for (let i = 0; i < 2000; i++) {
       const d = device(i % 10, i % 3 === 0 ? { userId: `user-${i % 12}` } : {});
       const plain = decideModule(d, '1.0.0', s);
-      const fast = decideModule(d, '1.0.0', s, membershipOf(d));
+      const fast = decideModule(d, '1.0.0', s, { membership: membershipOf(d) });
       expect([fast.action, fast.release?.id, fast.via]).toEqual([plain.action, plain.release?.id, plain.via]);
     }
   });

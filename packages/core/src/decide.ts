@@ -187,6 +187,13 @@ export interface Membership {
   readonly inCrowd: ReadonlySet<string>;
 }
 
+/** What a check computes once per device and hands to every module's decision. */
+export interface PreparedDevice {
+  /** `ctx.appVersion`, parsed. */
+  readonly appVersion?: ParsedVersion | undefined;
+  readonly membership?: Membership | undefined;
+}
+
 /** The membership of a device that no release lists. */
 export const NO_MEMBERSHIP: Membership = Object.freeze({
   whitelisted: new Set<string>(),
@@ -290,8 +297,9 @@ const NONE: ModuleDecision<never> = Object.freeze({ action: 'none' });
  * 4. a newer release in its audience needs a newer native app → `store-update`;
  * 5. otherwise `none` (a halted release exposes nobody new; whoever installed it keeps it).
  *
- * `currentVersion` is the module version the device runs (`undefined` = none / bundled).
- * `membership`, when given, must say which releases' whitelists and crowds list this device
+ * `currentVersion` is the module version the device runs (`undefined` = none / bundled), as a
+ * string or already parsed. `device`, when given, holds what is the same for every module of
+ * one check: the parsed app version, and which releases' whitelists and crowds list this device
  * (the engine then does not look into the releases' own lists).
  *
  * @example
@@ -300,13 +308,14 @@ const NONE: ModuleDecision<never> = Object.freeze({ action: 'none' });
  */
 export function decideModule<P>(
   ctx: DeviceContext,
-  currentVersion: string | undefined,
+  currentVersion: string | ParsedVersion | undefined,
   state: ModuleState<P>,
-  membership?: Membership,
+  device?: PreparedDevice,
 ): ModuleDecision<P> {
   let storeUpdate: CandidateRelease<P> | undefined;
-  const current = currentVersion === undefined ? undefined : mustParse(currentVersion);
-  const app = mustParse(ctx.appVersion);
+  const current = typeof currentVersion === 'string' ? mustParse(currentVersion) : currentVersion;
+  const app = device?.appVersion ?? mustParse(ctx.appVersion);
+  const membership = device?.membership;
   for (const release of state.releases) {
     if (release.status !== 'active' || release.disabled) continue;
     if (current !== undefined && compareParsed(versionsOf(release).version, current) <= 0) break;

@@ -1,10 +1,12 @@
 import {
   type CandidateRelease,
   type DeviceContext,
-  type Membership,
   type ModuleDecision,
+  type ParsedVersion,
+  type PreparedDevice,
   decideModule,
   isValidVersion,
+  parseVersion,
 } from '@halftone/core';
 import type { Clock } from '../../platform/clock.js';
 import { VersionInvalid } from '../packages/package-errors.js';
@@ -55,16 +57,16 @@ export class ClientService {
    * when there is something to do.
    */
   async checkJson(appId: string, body: CheckBody, baseUrl: string): Promise<string> {
-    if (!isValidVersion(body.appVersion)) throw VersionInvalid({ field: 'appVersion', value: body.appVersion });
-    const listed = new Map<string, string | undefined>();
+    const appVersion = parseVersion(body.appVersion);
+    if (appVersion === null) throw VersionInvalid({ field: 'appVersion', value: body.appVersion });
+    // Every version is checked before anything is decided or counted.
+    const currents: (ParsedVersion | undefined)[] = new Array(body.modules.length);
     for (let i = 0; i < body.modules.length; i++) {
-      const m = body.modules[i];
-      if (m === undefined) continue;
-      const version = m.version === '' ? undefined : m.version;
-      if (version !== undefined && !isValidVersion(version)) {
-        throw VersionInvalid({ field: `modules/${i}/version`, value: version });
-      }
-      listed.set(m.name, version);
+      const version = body.modules[i]?.version;
+      if (version === undefined || version === '') continue;
+      const parsed = parseVersion(version);
+      if (parsed === null) throw VersionInvalid({ field: `modules/${i}/version`, value: version });
+      currents[i] = parsed;
     }
     // One fixed shape for every device (JSON bodies come in many), so the engine's property
     // reads stay monomorphic.
@@ -83,20 +85,32 @@ export class ClientService {
     const catalog = await this.#d.index.catalog(appId);
     const modules = catalog.platforms.get(body.platform) ?? NO_MODULES;
     const deviceHash = this.#d.stats.deviceHash(body.deviceId);
-    const membership = membershipOf(catalog, ctx.deviceId, ctx.userId);
+    const device: PreparedDevice = {
+      appVersion,
+      membership: membershipOf(catalog, ctx.deviceId, ctx.userId),
+    };
+    const listed = new Set<string>();
     const parts: string[] = [];
-    for (const [name, current] of listed) {
+    let known = 0;
+    for (let i = 0; i < body.modules.length; i++) {
+      const name = (body.modules[i] as { name: string }).name;
+      if (listed.has(name)) continue; // listed twice: the first entry counts
+      listed.add(name);
       const state = modules.get(name);
+      if (state !== undefined) known++;
       parts.push(
         state === undefined
           ? this.#none(name)
-          : (this.#answer(name, ctx, current, state, baseUrl, deviceHash, membership) ?? this.#none(name)),
+          : (this.#answer(name, ctx, currents[i], state, baseUrl, deviceHash, device) ?? this.#none(name)),
       );
     }
-    for (const [name, state] of modules) {
-      if (listed.has(name)) continue;
-      const answer = this.#answer(name, ctx, undefined, state, baseUrl, deviceHash, membership);
-      if (answer !== undefined) parts.push(answer);
+    // Modules the device did not list are answered when there is something to do.
+    if (known < modules.size) {
+      for (const [name, state] of modules) {
+        if (listed.has(name)) continue;
+        const answer = this.#answer(name, ctx, undefined, state, baseUrl, deviceHash, device);
+        if (answer !== undefined) parts.push(answer);
+      }
     }
     return `{"modules":[${parts.join(',')}]}`;
   }
@@ -143,14 +157,14 @@ export class ClientService {
   #answer(
     name: string,
     ctx: DeviceContext,
-    current: string | undefined,
+    current: ParsedVersion | undefined,
     state: IndexedModule,
     baseUrl: string,
     deviceHash: number,
-    membership: Membership,
+    device: PreparedDevice,
   ): string | undefined {
     if (state.current !== undefined) ReleaseStats.noteChecked(this.#sketch(state.current), deviceHash);
-    const d = decideModule(ctx, current, state, membership);
+    const d = decideModule(ctx, current, state, device);
     if (d.action === 'none') return undefined;
     if (d.action === 'update' && d.release !== undefined) {
       ReleaseStats.noteOffered(this.#sketch(d.release), deviceHash);
