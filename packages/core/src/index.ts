@@ -12,3 +12,4 @@ export * from './bucket.js';
 export * from './rules.js';
 export * from './content-hash.js';
 export * from './decide.js';
+export * from './delta/index.js';
