@@ -16,6 +16,14 @@ import { buildApiRole } from './roles/api.js';
 import { AppService } from './slices/apps/app-service.js';
 import { createSqlAppStore } from './slices/apps/app-store.sql.js';
 import { ClientService, type InstallNotice } from './slices/client/client-service.js';
+import {
+  type DeltaRunner,
+  createInlineDeltaRunner,
+  createWorkerDeltaRunner,
+  workerScriptAvailable,
+} from './slices/delta/delta-runner.js';
+import { DeltaService } from './slices/delta/delta-service.js';
+import { createSqlDeltaStore } from './slices/delta/delta-store.sql.js';
 import { PackageService } from './slices/packages/package-service.js';
 import { createSqlPackageStore } from './slices/packages/package-store.sql.js';
 import { ReleaseIndex } from './slices/releases/release-index.js';
@@ -25,12 +33,15 @@ import { createSqlReleaseStore } from './slices/releases/release-store.sql.js';
 
 const CATALOG_CHANGED = 'catalog.changed';
 const RELEASE_INSTALLED = 'release.installed';
+const DELTA_CHANGED = 'delta.changed';
 
 export interface Halftone {
   readonly config: Config;
   readonly api: FastifyInstance;
   /** The bootstrap admin token, and whether it was generated on this start. */
   readonly adminToken: { readonly token: string; readonly generated: boolean; readonly file?: string };
+  /** On-demand patches (exposed for tests and tools). */
+  readonly deltas: DeltaService;
   close(): Promise<void>;
 }
 
@@ -38,6 +49,8 @@ export interface ComposeOptions {
   readonly clock?: Clock;
   /** How often rollout counters are saved (ms). */
   readonly statsFlushIntervalMs?: number;
+  /** Where patches are computed (default: a worker pool of `delta.workers` threads). */
+  readonly deltaRunner?: DeltaRunner;
 }
 
 /**
@@ -52,6 +65,10 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       detail: `role "${config.role}" is not available yet; run with HALFTONE_ROLE=all`,
     });
   }
+  // Background failures go to the server log once it exists.
+  let onError = (err: unknown, context: string): void => {
+    process.stderr.write(`${context}: ${err instanceof Error ? err.message : String(err)}\n`);
+  };
   const sql = await createSqlDatabase<Database>(config.dbUrl);
   const closers: (() => Promise<void>)[] = [() => sql.close()];
   try {
@@ -117,15 +134,64 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       clock,
       notifyChanged,
     });
-    const client = new ClientService({ index, stats, releaseStore, clock, notifyInstalled });
+    const deltaRunner =
+      opts.deltaRunner ??
+      (config.delta.workers > 0 && workerScriptAvailable()
+        ? createWorkerDeltaRunner(config.delta.workers)
+        : createInlineDeltaRunner());
+    closers.unshift(() => deltaRunner.close());
+    const deltas = new DeltaService({
+      store: createSqlDeltaStore(sql.db),
+      blobs,
+      packages: packageStore,
+      runner: deltaRunner,
+      clock,
+      config,
+      announce: (from, to) => bus.publish(DELTA_CHANGED, { from, to, origin }),
+      onError: (err, context) => onError(err, context),
+    });
+    const unsubscribeDeltas = bus.subscribe(DELTA_CHANGED, (payload) => {
+      const p = payload as { from?: unknown; to?: unknown; origin?: unknown };
+      if (p.origin === origin || typeof p.from !== 'string' || typeof p.to !== 'string') return;
+      void deltas.refresh(p.from, p.to).catch((err) => onError(err, 'delta refresh'));
+    });
+    await deltas.start();
+    // Patches whose either end is no longer released go away (at start, then every 10 minutes).
+    const collect = () =>
+      void releaseStore
+        .livePackageIds()
+        .then((live) => deltas.collectGarbage(live))
+        .catch((err) => onError(err, 'delta garbage collection'));
+    collect();
+    const gcTimer = setInterval(collect, 10 * 60_000);
+    gcTimer.unref();
+    closers.unshift(async () => {
+      clearInterval(gcTimer);
+      unsubscribeDeltas();
+      await deltas.close();
+    });
+
+    const client = new ClientService({ index, stats, releaseStore, clock, notifyInstalled, deltas });
     const adminToken = await ensureAdminToken(config, apps);
-    const api = await buildApiRole({ config, apps, packages, releases, client, index, blobs });
+    const api = await buildApiRole({
+      config,
+      apps,
+      packages,
+      releases,
+      client,
+      index,
+      blobs,
+      deltas,
+      packageStore,
+    });
     closers.unshift(() => api.close());
 
+    onError = (err, context) => api.log.error({ err, context }, 'background task failed');
     return {
       config,
       api,
       adminToken,
+      deltas,
       async close() {
         for (const close of closers) await close().catch(() => {});
       },

@@ -1,4 +1,4 @@
-import { composeHalftone, type Halftone } from './compose.js';
+import { type ComposeOptions, composeHalftone, type Halftone } from './compose.js';
 import { loadConfig } from './platform/config/load-config.js';
 
 export const TEST_TOKEN = 'hat_test_token_0123456789';
@@ -11,7 +11,10 @@ export interface TestApp extends Halftone {
 }
 
 /** The whole server on SQLite in memory, blobs in memory and an in-process bus; no socket. */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function createTestApp(
+  env: Record<string, string> = {},
+  opts: ComposeOptions = {},
+): Promise<TestApp> {
   const config = loadConfig({
     env: {
       HALFTONE_DB_URL: 'sqlite::memory:',
@@ -22,7 +25,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       ...env,
     },
   });
-  const halftone = await composeHalftone(config);
+  const halftone = await composeHalftone(config, opts);
   const admin = { authorization: `Bearer ${TEST_TOKEN}` };
   return {
     ...halftone,

@@ -111,4 +111,25 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002_delta_patches': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('delta_patches')
+        .addColumn('from_package_id', 'text', (c) => c.notNull().references('packages.id'))
+        .addColumn('to_package_id', 'text', (c) => c.notNull().references('packages.id'))
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('blob_sha256', 'text')
+        .addColumn('size', 'double precision')
+        .addColumn('full_size', 'double precision', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .addColumn('lease_until', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('delta_patches_pk', ['from_package_id', 'to_package_id'])
+        .execute();
+      await db.schema.createIndex('delta_patches_app_idx').on('delta_patches').column('app_id').execute();
+    },
+  },
 };

@@ -12,6 +12,7 @@ export interface Database {
   release_events: ReleaseEventTable;
   release_devices: ReleaseDeviceTable;
   release_counters: ReleaseCounterTable;
+  delta_patches: DeltaPatchTable;
 }
 
 export interface AppTable {
@@ -109,5 +110,23 @@ export interface ReleaseCounterTable {
   checked: string;
   /** HyperLogLog registers (base64) of distinct devices offered the release. */
   offered: string;
+  updated_at: string;
+}
+
+export interface DeltaPatchTable {
+  from_package_id: string;
+  to_package_id: string;
+  app_id: string;
+  /** pending | running | ready | too_large | failed */
+  status: string;
+  blob_sha256: string | null;
+  size: number | null;
+  /** Bytes of the full download of the target, for the 50% rule and reporting. */
+  full_size: number;
+  attempts: number;
+  error: string | null;
+  /** While running: until when the job is taken (then another process may retry it). */
+  lease_until: string | null;
+  created_at: string;
   updated_at: string;
 }

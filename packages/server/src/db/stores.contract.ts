@@ -164,6 +164,9 @@ export function describeStoreContract(name: string, make: () => Promise<SqlDatab
         expect(await releases.updateRelease(rel({ revision: 2, percent: 50 }), 1, event('rel_1', 'x', 'e3'))).toBe(false);
         expect((await releases.getRelease('rel_1'))?.status).toBe('halted');
         expect((await releases.listEvents('rel_1')).map((e) => e.type)).toEqual(['release.created', 'release.halted']);
+        expect(await releases.livePackageIds()).toEqual(new Set(['pkg_1']));
+        await releases.updateRelease(rel({ status: 'rolled_back', revision: 3 }), 2, event('rel_1', 'release.rolled_back'));
+        expect(await releases.livePackageIds()).toEqual(new Set());
       });
 
       it('an update whose event cannot be written leaves the release as it was', async () => {

@@ -10,6 +10,9 @@ import { createRequireAdmin } from '../slices/apps/admin-auth.js';
 import { appRoutes } from '../slices/apps/app-routes.js';
 import type { AppService } from '../slices/apps/app-service.js';
 import { clientRoutes } from '../slices/client/client-routes.js';
+import { deltaRoutes } from '../slices/delta/delta-routes.js';
+import type { DeltaService } from '../slices/delta/delta-service.js';
+import type { PackageStore } from '../slices/packages/package-store.js';
 import type { ClientService } from '../slices/client/client-service.js';
 import { packageRoutes } from '../slices/packages/package-routes.js';
 import type { PackageService } from '../slices/packages/package-service.js';
@@ -24,6 +27,8 @@ export interface ApiRoleDeps {
   readonly packages: PackageService;
   readonly releases: ReleaseService;
   readonly client: ClientService;
+  readonly deltas: DeltaService;
+  readonly packageStore: Pick<PackageStore, 'findPackagesByVersion'>;
   readonly index: Pick<ReleaseIndex, 'appIdForKey'>;
   readonly blobs: BlobReader;
 }
@@ -84,6 +89,13 @@ export async function buildApiRole(deps: ApiRoleDeps): Promise<FastifyInstance> 
     await scope.register(appRoutes, { apps: deps.apps, requireAdmin });
     await scope.register(packageRoutes, { packages: deps.packages, requireAdmin, publicUrl });
     await scope.register(releaseRoutes, { releases: deps.releases, requireAdmin });
+    await scope.register(deltaRoutes, {
+      deltas: deps.deltas,
+      apps: deps.apps,
+      packages: deps.packageStore,
+      requireAdmin,
+      publicUrl,
+    });
   });
   await app.register(clientRoutes, {
     client: deps.client,

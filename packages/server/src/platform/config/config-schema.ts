@@ -119,6 +119,38 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, description: 'Size limits that protect the server.' },
     ),
+    delta: Type.Object(
+      {
+        workers: Type.Integer({
+          minimum: 0,
+          maximum: 64,
+          default: 1,
+          description:
+            'Worker threads computing patches between package versions on demand. `0` turns ' +
+            'patches off (devices always get full packages).',
+        }),
+        jobTimeoutMs: Type.Integer({
+          minimum: 1000,
+          default: 120_000,
+          description: 'Time budget of one patch job; a job past it is stopped and the pair is served in full.',
+        }),
+        maxInputBytes: Type.Integer({
+          minimum: 1,
+          default: 256 * MiB,
+          description:
+            'Largest old + new uncompressed package size a patch is computed for (memory is about ' +
+            'six times this); larger pairs are served in full.',
+        }),
+        leaseMs: Type.Integer({
+          minimum: 1000,
+          default: 30 * 60_000,
+          description:
+            'How long a job in progress is marked as such (the seeds keep the mark 30 minutes); ' +
+            'a mark older than this is taken over by another process.',
+        }),
+      },
+      { additionalProperties: false, description: 'On-demand binary patches between package versions.' },
+    ),
   },
   { additionalProperties: false },
 );

@@ -31,6 +31,12 @@ describe('loadConfig', () => {
         archiveMaxRatio: 200,
         jsonBodyMaxBytes: 1024 * 1024,
       },
+      delta: {
+        workers: 1,
+        jobTimeoutMs: 120_000,
+        maxInputBytes: 256 * 1024 * 1024,
+        leaseMs: 30 * 60_000,
+      },
     });
   });
 

@@ -48,6 +48,17 @@ export const ModuleAnswer = Type.Object({
   size: Type.Optional(Type.Number()),
   kind: Type.Optional(Type.String()),
   fallbackUrl: Type.Optional(Type.String()),
+  patch: Type.Optional(
+    Type.Object(
+      {
+        url: Type.String(),
+        size: Type.Number(),
+        hash: Type.String({ description: 'SHA-256 of the patch file' }),
+        from: Type.String({ description: 'The version the patch applies to' }),
+      },
+      { description: 'A patch from the version the device runs; fall back to `url` on any failure' },
+    ),
+  ),
   mandatory: Type.Optional(Type.Boolean()),
   releaseId: Type.Optional(Type.String()),
 });

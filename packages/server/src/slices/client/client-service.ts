@@ -11,6 +11,7 @@ import {
 import type { Clock } from '../../platform/clock.js';
 import { VersionInvalid } from '../packages/package-errors.js';
 import { type IndexedModule, membershipOf, type PackagePayload, type ReleaseIndex } from '../releases/release-index.js';
+import type { DeltaService } from '../delta/delta-service.js';
 import { ReleaseStats, type StageSketch } from '../releases/release-stats.js';
 import type { ReleaseStore } from '../releases/release-store.js';
 import { ReportReleaseUnknown } from './client-errors.js';
@@ -21,6 +22,8 @@ export interface ClientServiceDeps {
   readonly stats: Pick<ReleaseStats, 'deviceHash' | 'sketch'>;
   readonly releaseStore: Pick<ReleaseStore, 'recordDeviceReport' | 'lastInstalledVersion'>;
   readonly clock: Clock;
+  /** Patches between package versions (on demand). */
+  readonly deltas: Pick<DeltaService, 'enabled' | 'lookup' | 'request'>;
   /** Announces an install of a rolled-back release (to every process's release index). */
   readonly notifyInstalled: (install: InstallNotice) => Promise<void>;
 }
@@ -101,14 +104,14 @@ export class ClientService {
       parts.push(
         state === undefined
           ? this.#none(name)
-          : (this.#answer(name, ctx, currents[i], state, baseUrl, deviceHash, device) ?? this.#none(name)),
+          : (this.#answer(appId, name, ctx, currents[i], state, baseUrl, deviceHash, device) ?? this.#none(name)),
       );
     }
     // Modules the device did not list are answered when there is something to do.
     if (known < modules.size) {
       for (const [name, state] of modules) {
         if (listed.has(name)) continue;
-        const answer = this.#answer(name, ctx, undefined, state, baseUrl, deviceHash, device);
+        const answer = this.#answer(appId, name, ctx, undefined, state, baseUrl, deviceHash, device);
         if (answer !== undefined) parts.push(answer);
       }
     }
@@ -135,7 +138,7 @@ export class ClientService {
     return memo.sketch as StageSketch;
   }
 
-  /** The `update` answer after the name, up to `"mandatory":` (the flag is per device). */
+  /** The `update` answer after the name, up to `"mandatory"` (patch and flag are per device). */
   #updateTail(release: Candidate, baseUrl: string): string {
     const memo = release.payload.memo;
     if (memo.updateTail === undefined || memo.baseUrl !== baseUrl) {
@@ -146,15 +149,41 @@ export class ClientService {
         payload: release.payload,
         ...(release.fallbackUrl !== null ? { fallbackUrl: release.fallbackUrl } : {}),
       }, baseUrl);
-      // Drop '{"name":"",' (11 characters) and the flag's value and closing brace.
-      memo.updateTail = full.slice(11, full.lastIndexOf('"mandatory":') + '"mandatory":'.length);
+      // Drop '{"name":"",' (11 characters), and everything from '"mandatory"' on.
+      memo.updateTail = full.slice(11, full.lastIndexOf('"mandatory":'));
       memo.baseUrl = baseUrl;
     }
     return memo.updateTail;
   }
 
+  /**
+   * `"patch":{…},` when a patch from the package the device runs to the offered one is ready;
+   * otherwise '' — and the first such device makes sure one gets computed.
+   */
+  #patch(appId: string, state: IndexedModule, current: ParsedVersion, target: Candidate, baseUrl: string): string {
+    const deltas = this.#d.deltas;
+    if (!deltas.enabled) return '';
+    const base = state.versions.get(current.key);
+    const from = base?.payload;
+    const to = target.payload;
+    if (base === undefined || from === undefined || from === null || from.absolute || to.absolute) return '';
+    if (from.packageId === to.packageId) return '';
+    const ready = deltas.lookup(from.packageId, to.packageId);
+    if (ready === undefined) {
+      deltas.request(appId, { id: from.packageId }, { id: to.packageId, size: to.size });
+      return '';
+    }
+    return `"patch":${JSON.stringify({
+      url: `${baseUrl}/client/v1/blobs/${ready.blobSha256}`,
+      size: ready.size,
+      hash: ready.blobSha256,
+      from: base.version,
+    })},`;
+  }
+
   /** One module's answer as JSON, or `undefined` for `none`. */
   #answer(
+    appId: string,
     name: string,
     ctx: DeviceContext,
     current: ParsedVersion | undefined,
@@ -168,7 +197,8 @@ export class ClientService {
     if (d.action === 'none') return undefined;
     if (d.action === 'update' && d.release !== undefined) {
       ReleaseStats.noteOffered(this.#sketch(d.release), deviceHash);
-      return `{${this.#name(name)},${this.#updateTail(d.release, baseUrl)}${d.mandatory === true}}`;
+      const patch = current === undefined ? '' : this.#patch(appId, state, current, d.release, baseUrl);
+      return `{${this.#name(name)},${this.#updateTail(d.release, baseUrl)}${patch}"mandatory":${d.mandatory === true}}`;
     }
     return answerJson(name, d, baseUrl);
   }

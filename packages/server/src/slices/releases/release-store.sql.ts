@@ -205,6 +205,10 @@ export function createSqlReleaseStore(db: Kysely<Database>): ReleaseStore {
         .executeTakeFirst();
       return row?.version ?? null;
     },
+    async livePackageIds() {
+      const rows = await db.selectFrom('releases').select('package_id').where('status', '!=', 'rolled_back').execute();
+      return new Set(rows.map((r) => r.package_id));
+    },
     async saveCounters(counters, at) {
       if (counters.length === 0) return;
       await db.transaction().execute(async (trx) => {

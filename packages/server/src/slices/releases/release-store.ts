@@ -82,6 +82,8 @@ export interface ReleaseStore {
   installersOf(releaseId: string): Promise<{ deviceId: string; fromVersion: string | null }[]>;
   /** The version of the module this device last reported installing, other than `releaseId`. */
   lastInstalledVersion(appId: string, module: string, deviceId: string, exceptReleaseId: string): Promise<string | null>;
+  /** Ids of the packages that have a release not rolled back (what patches may stay for). */
+  livePackageIds(): Promise<Set<string>>;
   saveCounters(counters: readonly StoredCounter[], at: string): Promise<void>;
   loadCounters(releaseId: string): Promise<StoredCounter[]>;
   /** The stored counters of several releases at once. */
