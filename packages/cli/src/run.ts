@@ -3,6 +3,7 @@ import { registerAppCommands } from './app-commands.js';
 import { CliError, EXIT, exitCodeForStatus, type Problem } from './cli-error.js';
 import { createCommandRuntime } from './command-context.js';
 import { registerCrowdCommands } from './crowd-commands.js';
+import { registerDeltaCommands } from './delta-commands.js';
 import { parseTimeoutSeconds } from './option-parsers.js';
 import { type CliIo, writeJson } from './output.js';
 import { registerPackageCommands } from './package-commands.js';
@@ -47,6 +48,7 @@ function buildProgram(io: CliIo, options: RunOptions) {
   registerPublishCommand(program, runtime);
   registerPackageCommands(program, runtime);
   registerReleaseCommands(program, runtime);
+  registerDeltaCommands(program, runtime);
   return { program, runtime };
 }
 
