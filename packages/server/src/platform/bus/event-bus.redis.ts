@@ -30,7 +30,9 @@ export function createRedisEventBus(url: string, opts: RedisEventBusOptions = {}
   const named = (role: string) =>
     opts.connectionName === undefined ? {} : { connectionName: `${opts.connectionName}:${role}` };
   const publisher = new Redis(url, { ...named('pub') });
-  const subscriber = new Redis(url, { ...named('sub'), autoResubscribe: true });
+  // No ready check on the subscriber: its INFO could follow a SUBSCRIBE issued while connecting,
+  // and ioredis refuses INFO in subscriber mode — an error, a reconnect, and messages lost.
+  const subscriber = new Redis(url, { ...named('sub'), autoResubscribe: true, enableReadyCheck: false });
   publisher.on('error', (err: unknown) => onError(err, '(publisher connection)'));
   subscriber.on('error', (err: unknown) => onError(err, '(subscriber connection)'));
 

@@ -241,9 +241,10 @@ export class ClientService {
         fromVersion,
         at,
       });
-      if (release.status === 'rolled_back' && e.type === 'install' && e.ok) {
-        // A late install report of a rolled-back release: it must reach the rollback set of
-        // this process and of the others.
+      if (e.type === 'install' && e.ok) {
+        // Every process keeps the installers of rolled-back releases in memory. This process's
+        // view of the release may lag a rollback made elsewhere, so every install is announced
+        // and each process keeps it only if it knows the release as rolled back.
         await this.#d.notifyInstalled({ appId, releaseId: release.id, deviceId: body.deviceId, fromVersion });
       }
       accepted++;
