@@ -13,6 +13,7 @@
  */
 import { uintSize } from './byte-io.js';
 import { CoverList } from './cover-list.js';
+import type { OldRange } from './block-index.js';
 import type { SuffixMatcher } from './suffix-matcher.js';
 
 /** Estimated compressed cost of each kind of patch content, in bytes. */
@@ -34,6 +35,8 @@ export interface SearchOptions {
   readonly minMatch: number;
   /** Shortest exact match that may start a cover on the current diagonal. */
   readonly minDiagMatch: number;
+  /** Least estimated saving (bytes) for a cover to be worth its control entry. */
+  readonly minGain: number;
   /** Longest gap two covers on one diagonal may be linked across. */
   readonly maxLink: number;
   /** How far a cover may be extended into literal bytes, each way. */
@@ -56,15 +59,21 @@ function exactCovers(
   data: Uint8Array,
   anchors: CoverList,
   matcher: SuffixMatcher | null,
-  hintDiag: number | undefined,
+  home: OldRange | undefined,
   opts: SearchOptions,
 ): CoverList {
   const out = new CoverList(anchors.count * 2 + 16);
   const oldLen = old.length;
   const m = data.length;
-  let hasDiag = hintDiag !== undefined;
-  let diag = hintDiag ?? 0;
+  const homeStart = home ? home.start : -1;
+  const homeEnd = home ? home.end : -1;
+  let hasDiag = home !== undefined;
+  let diag = homeStart;
+  let homeDiag = homeStart;
   let prevEnd = 0;
+  let lastOldEnd = 0;
+  const costs = opts.costs;
+  const minGain = opts.minGain;
   const minMatch = opts.minMatch;
   const minDiag = opts.minDiagMatch;
   for (let k = 0; k <= anchors.count; k++) {
@@ -88,10 +97,29 @@ function exactCovers(
           }
         }
       }
+      if (home && bestLen === 0 && diag !== homeDiag) {
+        const q = p + homeDiag;
+        if (q >= homeStart && q < homeEnd && data[p] === old[q]) {
+          const max = Math.min(gapEnd - p, homeEnd - q);
+          let len = 1;
+          while (len < max && data[p + len] === old[q + len]) len++;
+          if (len >= minDiag) {
+            bestLen = len;
+            bestPos = q;
+            onDiag = true;
+          }
+        }
+      }
       if (matcher !== null && bestLen < 32) {
-        const len = matcher.find(data, p, gapEnd);
-        // A new diagonal must beat the current one by about the price of a cover.
-        if (len >= minMatch && len > bestLen + (onDiag ? 8 : 0)) {
+        const want = home ? p + homeDiag : hasDiag ? p + diag : -1;
+        const len = matcher.find(data, p, gapEnd, want);
+        // A new diagonal must pay for its control entry, and beat the current diagonal by
+        // about that price.
+        if (
+          len >= minMatch &&
+          len > bestLen + (onDiag ? 8 : 0) &&
+          len * costs.literal - ctrlCost(costs, 0, len, matcher.pos - lastOldEnd) >= minGain
+        ) {
           bestLen = len;
           bestPos = matcher.pos;
           onDiag = false;
@@ -108,7 +136,9 @@ function exactCovers(
           if (p - b < lastEnd) b = p - lastEnd;
         }
         out.push(p - b, bestPos - b, bestLen + b);
+        lastOldEnd = bestPos + bestLen;
         diag = bestPos - p;
+        if (bestPos >= homeStart && bestPos < homeEnd) homeDiag = diag;
         hasDiag = true;
         p += bestLen;
         prevEnd = p;
@@ -126,8 +156,10 @@ function exactCovers(
       const len = anchors.len[k]!;
       out.push(n, o, len);
       prevEnd = n + len;
+      lastOldEnd = o + len;
       diag = o - n;
       hasDiag = true;
+      if (o >= homeStart && o < homeEnd) homeDiag = diag;
     }
   }
   return out;
@@ -296,7 +328,7 @@ function select(old: Uint8Array, data: Uint8Array, covers: CoverList, opts: Sear
     const len = covers.len[i]!;
     if (len < 256) {
       const saved = costs.literal * len - mismatchCost(old, data, n, o, len, costs);
-      if (saved - ctrlCost(costs, n - lastNewEnd, len, o - lastOldEnd) < 1) continue;
+      if (saved - ctrlCost(costs, n - lastNewEnd, len, o - lastOldEnd) < opts.minGain) continue;
     }
     out.push(n, o, len);
     lastOldEnd = o + len;
@@ -311,10 +343,10 @@ export function searchCovers(
   data: Uint8Array,
   anchors: CoverList,
   matcher: SuffixMatcher | null,
-  hintDiag: number | undefined,
+  home: OldRange | undefined,
   opts: SearchOptions,
 ): CoverList {
-  let covers = exactCovers(old, data, anchors, matcher, hintDiag, opts);
+  let covers = exactCovers(old, data, anchors, matcher, home, opts);
   covers = link(old, data, covers, opts);
   extend(old, data, covers, opts);
   covers = select(old, data, covers, opts);

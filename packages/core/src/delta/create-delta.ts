@@ -110,7 +110,8 @@ export function createDelta(
     // Excluded files are not pinned by the content hash: they carry their full SHA-256.
     entries.push({ path: f.path, size: f.data.length, sha256: f.excluded ? f.sha256 : f.sha256.slice(0, 16) });
     const prev = ref.byPath.get(f.path);
-    streamFiles.push({ data: f.data, oldOffset: prev ? ref.offsetBySha.get(prev.sha256) : undefined });
+    const start = prev ? ref.offsetBySha.get(prev.sha256) : undefined;
+    streamFiles.push({ data: f.data, home: start === undefined ? undefined : { start, end: start + prev!.data.length } });
     streamSize += f.data.length;
   }
   checkSize(streamSize, 'the new content to diff');
@@ -145,7 +146,7 @@ export function createBufferDelta(oldData: Uint8Array, newData: Uint8Array, opts
   checkSize(oldData.length, 'the old data');
   checkSize(newData.length, 'the new data');
   const hash = opts.sha256 ?? sha256Hex;
-  const streams = diffAgainst(oldData, [{ data: newData, oldOffset: 0 }], [], tuning);
+  const streams = diffAgainst(oldData, [{ data: newData, home: { start: 0, end: oldData.length } }], [], tuning);
   return writePatch(
     {
       kind: PatchKind.Buffer,

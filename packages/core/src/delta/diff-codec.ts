@@ -4,8 +4,9 @@
  * "Diff streams").
  *
  * - ctrl: per cover, `uint extraBefore, uint length, int oldPos - previousOldEnd`;
- * - runs: per run of non-zero differences, `uint gapSincePreviousRunEnd, uint length`, in
- *   positions of the "covered stream" (all covers' bytes end to end);
+ * - gaps and lens: per run of non-zero differences, `uint gapSincePreviousRunEnd` in one stream
+ *   and `uint length - 1` in the other, in positions of the "covered stream" (all covers' bytes
+ *   end to end);
  * - diff: the difference bytes of every run (new - old, mod 256);
  * - extra: every new byte outside the covers, in order.
  */
@@ -16,7 +17,8 @@ import { corrupt } from './delta-error.js';
 /** The four streams of a diff, uncompressed. */
 export interface DiffStreams {
   readonly ctrl: Uint8Array;
-  readonly runs: Uint8Array;
+  readonly gaps: Uint8Array;
+  readonly lens: Uint8Array;
   readonly diff: Uint8Array;
   readonly extra: Uint8Array;
 }
@@ -39,7 +41,8 @@ export function encodeDiff(old: Uint8Array, files: readonly { data: Uint8Array; 
   let total = 0;
   for (const f of files) total += f.data.length;
   const ctrl = new ByteWriter(1024);
-  const runs = new ByteWriter(1024);
+  const gaps = new ByteWriter(1024);
+  const lens = new ByteWriter(1024);
   const diff = new ByteWriter(1024);
   const extra = new ByteWriter(Math.min(total, 1 << 20) + 16);
   let pendingExtra = 0;
@@ -73,8 +76,8 @@ export function encodeDiff(old: Uint8Array, files: readonly { data: Uint8Array; 
           if (data[n + k] !== old[o + k]) end = k + 1;
           else if (k - end >= RUN_JOIN_GAP) break;
         }
-        runs.uint(coveredPos + start - lastRunEnd);
-        runs.uint(end - start);
+        gaps.uint(coveredPos + start - lastRunEnd);
+        lens.uint(end - start - 1);
         for (let k = start; k < end; k++) diff.byte((data[n + k]! - old[o + k]!) & 0xff);
         lastRunEnd = coveredPos + end;
         j = end;
@@ -88,7 +91,7 @@ export function encodeDiff(old: Uint8Array, files: readonly { data: Uint8Array; 
       pendingExtra += data.length - pos;
     }
   }
-  return { ctrl: ctrl.finish(), runs: runs.finish(), diff: diff.finish(), extra: extra.finish() };
+  return { ctrl: ctrl.finish(), gaps: gaps.finish(), lens: lens.finish(), diff: diff.finish(), extra: extra.finish() };
 }
 
 /**
@@ -97,7 +100,8 @@ export function encodeDiff(old: Uint8Array, files: readonly { data: Uint8Array; 
  */
 export class DiffDecoder {
   private readonly ctrl: ByteReader;
-  private readonly runs: ByteReader;
+  private readonly gaps: ByteReader;
+  private readonly lens: ByteReader;
   private readonly diff: Uint8Array;
   private readonly extra: Uint8Array;
   private diffPos = 0;
@@ -115,21 +119,22 @@ export class DiffDecoder {
     private readonly old: OldSource,
   ) {
     this.ctrl = new ByteReader(streams.ctrl);
-    this.runs = new ByteReader(streams.runs);
+    this.gaps = new ByteReader(streams.gaps);
+    this.lens = new ByteReader(streams.lens);
     this.diff = streams.diff;
     this.extra = streams.extra;
     this.nextRun();
   }
 
   private nextRun(): void {
-    if (this.runs.remaining === 0) {
+    if (this.gaps.remaining === 0) {
       this.runStart = Number.MAX_SAFE_INTEGER;
       this.runLeft = 0;
       return;
     }
-    const start = this.runStart + this.runLeft + this.runs.uint();
-    const len = this.runs.uint();
-    if (len === 0 || len > this.diff.length - this.diffPos) throw corrupt('difference run out of range');
+    const start = this.runStart + this.runLeft + this.gaps.uint();
+    const len = this.lens.uint() + 1;
+    if (len > this.diff.length - this.diffPos) throw corrupt('difference run out of range');
     this.runStart = start;
     this.runLeft = len;
   }
@@ -154,17 +159,18 @@ export class DiffDecoder {
     if (extra > this.extra.length || covered + this.extra.length !== total) {
       throw corrupt('diff streams do not add up to the files');
     }
-    const runs = new ByteReader(this.runs.buf);
+    const gaps = new ByteReader(this.gaps.buf);
+    const lens = new ByteReader(this.lens.buf);
     let end = 0;
     let diffBytes = 0;
-    while (runs.remaining > 0) {
-      const start = end + runs.uint();
-      const len = runs.uint();
+    while (gaps.remaining > 0) {
+      const start = end + gaps.uint();
+      const len = lens.uint() + 1;
       end = start + len;
-      if (len === 0 || end > covered) throw corrupt('difference run out of range');
+      if (end > covered) throw corrupt('difference run out of range');
       diffBytes += len;
     }
-    if (diffBytes !== this.diff.length) throw corrupt('difference bytes do not add up');
+    if (lens.remaining > 0 || diffBytes !== this.diff.length) throw corrupt('difference bytes do not add up');
   }
 
   /** Fills all of `out` with the next `out.length` bytes of the diffed stream. */
@@ -228,7 +234,8 @@ export class DiffDecoder {
       this.ctrl.remaining > 0 ||
       this.extraPos !== this.extra.length ||
       this.runLeft > 0 ||
-      this.runs.remaining > 0 ||
+      this.gaps.remaining > 0 ||
+      this.lens.remaining > 0 ||
       this.diffPos !== this.diff.length
     ) {
       throw corrupt('diff streams longer than the files they describe');

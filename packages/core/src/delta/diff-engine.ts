@@ -7,7 +7,7 @@
  * 3. Per file, {@link searchCovers}: exact matches in the gaps, then link / extend / select.
  * 4. {@link encodeDiff} into the four diff streams.
  */
-import { BlockIndex } from './block-index.js';
+import { BLOCK, BlockIndex, type OldRange } from './block-index.js';
 import { DEFAULT_COSTS, searchCovers, type SearchOptions } from './cover-search.js';
 import { CoverList } from './cover-list.js';
 import { encodeDiff, type DiffStreams } from './diff-codec.js';
@@ -15,24 +15,21 @@ import { packResidual, SuffixMatcher, type OldRanges } from './suffix-matcher.js
 
 /** Tuning knobs (internal; the public options are `level` and `minMatch`). */
 export interface EngineTuning {
-  /** Block size of the pre-match. */
-  readonly block: number;
   /** Old data up to this size is indexed whole by the suffix array. */
   readonly indexWholeBelow: number;
   readonly search: SearchOptions;
 }
 
 export const DEFAULT_TUNING: EngineTuning = {
-  block: 32,
   indexWholeBelow: 8 << 20,
-  search: { minMatch: 8, minDiagMatch: 3, maxLink: 4096, maxExtend: 2048, costs: DEFAULT_COSTS },
+  search: { minMatch: 8, minDiagMatch: 2, minGain: 6, maxLink: 4096, maxExtend: 2048, costs: DEFAULT_COSTS },
 };
 
 /** One file of the diffed stream. */
 export interface EngineFile {
   readonly data: Uint8Array;
-  /** Where this file's previous version starts in the old reference, if it has one. */
-  readonly oldOffset?: number | undefined;
+  /** Where this file's previous version is in the old reference, if it has one. */
+  readonly home?: OldRange | undefined;
 }
 
 /** Old-reference ranges to leave out of the suffix array when it cannot index everything. */
@@ -58,6 +55,8 @@ export interface EngineStats {
   anchoredBytes: number;
   indexedBytes: number;
   covers: number;
+  /** The covers of each file, when the caller asks for them (debugging). */
+  fileCovers?: CoverList[];
 }
 
 /**
@@ -72,12 +71,11 @@ export function diffAgainst(
   tuning: EngineTuning = DEFAULT_TUNING,
   stats?: EngineStats,
 ): DiffStreams {
-  const index = old.length >= tuning.block ? new BlockIndex(old, tuning.block) : null;
+  const index = old.length >= BLOCK ? new BlockIndex(old) : null;
   const anchors: CoverList[] = [];
   let anchoredBytes = 0;
   for (const f of files) {
-    const hint = f.oldOffset;
-    const a = index !== null ? index.anchors(f.data, hint) : null;
+    const a = index !== null ? index.anchors(f.data, f.home) : null;
     if (a !== null) {
       for (let i = 0; i < a.count; i++) anchoredBytes += a.len[i]!;
     }
@@ -112,8 +110,9 @@ export function diffAgainst(
   let coverCount = 0;
   for (let i = 0; i < files.length; i++) {
     const f = files[i]!;
-    const covers = searchCovers(old, f.data, anchors[i]!, matcher, f.oldOffset, tuning.search);
+    const covers = searchCovers(old, f.data, anchors[i]!, matcher, f.home, tuning.search);
     coverCount += covers.count;
+    stats?.fileCovers?.push(covers);
     withCovers.push({ data: f.data, covers });
   }
   if (stats) {

@@ -31,11 +31,12 @@ const enum Codec {
 export interface PatchSections {
   readonly manifest: Uint8Array;
   readonly ctrl: Uint8Array;
-  readonly runs: Uint8Array;
+  readonly gaps: Uint8Array;
+  readonly lens: Uint8Array;
   readonly diff: Uint8Array;
   readonly extra: Uint8Array;
 }
-const SECTION_NAMES = ['manifest', 'ctrl', 'runs', 'diff', 'extra'] as const;
+const SECTION_NAMES = ['manifest', 'ctrl', 'gaps', 'lens', 'diff', 'extra'] as const;
 
 export interface PatchHeader {
   readonly kind: PatchKind;
@@ -69,7 +70,7 @@ export function writePatch(header: Omit<PatchHeader, 'formatVersion'>, sections:
     let codec = Codec.Stored;
     let bytes = raw;
     if (raw.length > 0 && level > 0) {
-      const packed = deflateSync(raw, { level: level as 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9, mem: 12 });
+      const packed = deflateSync(raw, { level: level as 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 });
       if (packed.length < raw.length) {
         codec = Codec.Deflate;
         bytes = packed;
@@ -151,6 +152,6 @@ export function readSections(parsed: { entries: SectionEntry[]; patch: Uint8Arra
     if (raw.length !== e.rawSize) throw corrupt('a section inflates to the wrong size');
     out.push(raw);
   }
-  const [manifest, ctrl, runs, diff, extra] = out as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
-  return { manifest, ctrl, runs, diff, extra };
+  const [manifest, ctrl, gaps, lens, diff, extra] = out as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+  return { manifest, ctrl, gaps, lens, diff, extra };
 }

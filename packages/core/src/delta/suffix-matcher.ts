@@ -12,6 +12,10 @@ import { suffixArray } from './sais.js';
 
 /** The longest prefix compared during the binary search; longer matches are extended after. */
 const MAX_COMPARE = 4096;
+/** Equally long candidates examined on each side of the one the search found. */
+const NEAR_CANDIDATES = 16;
+/** Only matches up to this long look for a nearer equal candidate. */
+const NEAR_MAX_LEN = 256;
 
 /** Old data ranges `[start, end)`, sorted and disjoint, that the suffix array leaves out. */
 export interface OldRanges {
@@ -103,11 +107,25 @@ export class SuffixMatcher {
     return this.text.length;
   }
 
+  /** The old position of packed text position `packed`. */
+  private toFull(packed: number): number {
+    const segPacked = this.segPacked;
+    let a = 0;
+    let b = segPacked.length - 1;
+    while (a < b) {
+      const m = (a + b + 1) >>> 1;
+      if (segPacked[m]! <= packed) a = m;
+      else b = m - 1;
+    }
+    return this.segFull[a]! + (packed - segPacked[a]!);
+  }
+
   /**
    * The length of the longest match of `data[p, end)`'s prefix found in the old data (0 when
-   * under 2 bytes); its old position goes to {@link pos}.
+   * under 2 bytes); its old position goes to {@link pos}. Among equally long candidates, one
+   * near `want` (an old position, e.g. the current diagonal's; -1 for none) is preferred.
    */
-  find(data: Uint8Array, p: number, end: number): number {
+  find(data: Uint8Array, p: number, end: number, want = -1): number {
     const avail = end - p;
     if (avail < 2) return 0;
     const lim = avail < MAX_COMPARE ? avail : MAX_COMPARE;
@@ -142,17 +160,28 @@ export class SuffixMatcher {
         }
       }
     }
-    const packed = sa[llcp >= rlcp ? l : r]!;
-    // Map to the full old data and measure the true match there.
-    const segPacked = this.segPacked;
-    let a = 0;
-    let b = segPacked.length - 1;
-    while (a < b) {
-      const m = (a + b + 1) >>> 1;
-      if (segPacked[m]! <= packed) a = m;
-      else b = m - 1;
+    const bi = llcp >= rlcp ? l : r;
+    const best = llcp >= rlcp ? llcp : rlcp;
+    let q = this.toFull(sa[bi]!);
+    if (want >= 0 && best >= 4 && best <= NEAR_MAX_LEN && q !== want) {
+      // Suffixes sharing the best prefix are adjacent in the suffix array.
+      let bestDist = Math.abs(q - want);
+      for (let dir = -1; dir <= 1; dir += 2) {
+        for (let k = 1, i = bi + dir; k <= NEAR_CANDIDATES && i >= 0 && i < n; k++, i += dir) {
+          const c = sa[i]!;
+          if (c + best > n) break;
+          let j = 0;
+          while (j < best && data[p + j] === T[c + j]) j++;
+          if (j < best) break;
+          const f = this.toFull(c);
+          const dist = Math.abs(f - want);
+          if (dist < bestDist) {
+            bestDist = dist;
+            q = f;
+          }
+        }
+      }
     }
-    const q = this.segFull[a]! + (packed - segPacked[a]!);
     const old = this.old;
     const max = Math.min(avail, old.length - q);
     let len = 0;
