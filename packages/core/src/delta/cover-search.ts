@@ -337,7 +337,7 @@ function select(old: Uint8Array, data: Uint8Array, covers: CoverList, opts: Sear
   return out;
 }
 
-/** The covers for one new file. */
+/** The covers for one new file, and the exact matches they were built from. */
 export function searchCovers(
   old: Uint8Array,
   data: Uint8Array,
@@ -345,11 +345,11 @@ export function searchCovers(
   matcher: SuffixMatcher | null,
   home: OldRange | undefined,
   opts: SearchOptions,
-): CoverList {
-  let covers = exactCovers(old, data, anchors, matcher, home, opts);
-  covers = link(old, data, covers, opts);
+): { covers: CoverList; exact: CoverList } {
+  const exact = exactCovers(old, data, anchors, matcher, home, opts);
+  let covers = link(old, data, exact, opts);
   extend(old, data, covers, opts);
   covers = select(old, data, covers, opts);
   covers = link(old, data, covers, opts);
-  return covers;
+  return { covers, exact };
 }

@@ -36,8 +36,15 @@ export interface OldSource {
  */
 const RUN_JOIN_GAP = 2;
 
-/** Writes the streams for `files` (in stream order), each with its covers against `old`. */
-export function encodeDiff(old: Uint8Array, files: readonly { data: Uint8Array; covers: CoverList }[]): DiffStreams {
+/**
+ * Writes the streams for `files` (in stream order), each with its covers against `old`.
+ * `exact` lists ranges (sorted by new position) known to match exactly along their diagonal,
+ * which the search for difference bytes can skip.
+ */
+export function encodeDiff(
+  old: Uint8Array,
+  files: readonly { data: Uint8Array; covers: CoverList; exact?: CoverList | undefined }[],
+): DiffStreams {
   let total = 0;
   for (const f of files) total += f.data.length;
   const ctrl = new ByteWriter(1024);
@@ -49,8 +56,9 @@ export function encodeDiff(old: Uint8Array, files: readonly { data: Uint8Array; 
   let lastOldEnd = 0;
   let coveredPos = 0;
   let lastRunEnd = 0;
-  for (const { data, covers } of files) {
+  for (const { data, covers, exact } of files) {
     let pos = 0;
+    let ep = 0;
     for (let i = 0; i < covers.count; i++) {
       const n = covers.newPos[i]!;
       const o = covers.oldPos[i]!;
@@ -65,10 +73,20 @@ export function encodeDiff(old: Uint8Array, files: readonly { data: Uint8Array; 
       pendingExtra = 0;
       let j = 0;
       while (j < len) {
-        if (data[n + j] === old[o + j]) {
-          j++;
-          continue;
+        let limit = len;
+        if (exact) {
+          while (ep < exact.count && exact.newPos[ep]! + exact.len[ep]! <= n + j) ep++;
+          if (ep < exact.count && exact.oldPos[ep]! - exact.newPos[ep]! === o - n) {
+            const ps = exact.newPos[ep]! - n;
+            if (ps <= j) {
+              j = Math.min(len, ps + exact.len[ep]!);
+              continue;
+            }
+            limit = Math.min(len, ps);
+          }
         }
+        while (j < limit && data[n + j] === old[o + j]) j++;
+        if (j === limit) continue;
         // A run of differences, absorbing short equal stretches.
         const start = j;
         let end = j + 1;

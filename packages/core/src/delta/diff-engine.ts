@@ -106,14 +106,14 @@ export function diffAgainst(
     }
   }
 
-  const withCovers: { data: Uint8Array; covers: CoverList }[] = [];
+  const withCovers: { data: Uint8Array; covers: CoverList; exact: CoverList }[] = [];
   let coverCount = 0;
   for (let i = 0; i < files.length; i++) {
     const f = files[i]!;
-    const covers = searchCovers(old, f.data, anchors[i]!, matcher, f.home, tuning.search);
+    const { covers, exact } = searchCovers(old, f.data, anchors[i]!, matcher, f.home, tuning.search);
     coverCount += covers.count;
     stats?.fileCovers?.push(covers);
-    withCovers.push({ data: f.data, covers });
+    withCovers.push({ data: f.data, covers, exact });
   }
   if (stats) {
     stats.anchoredBytes = anchoredBytes;
