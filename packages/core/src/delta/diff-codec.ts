@@ -170,6 +170,7 @@ export class DiffDecoder {
       extra += ctrl.uint();
       const len = ctrl.uint();
       const oldPos = lastOldEnd + ctrl.int();
+      if (len === 0) throw corrupt('empty cover');
       if (oldPos < 0 || len > this.old.size - oldPos) throw corrupt('cover outside the old data');
       covered += len;
       lastOldEnd = oldPos + len;
