@@ -62,7 +62,7 @@ export class BlockIndex {
   constructor(readonly old: Uint8Array) {
     const expected = Math.floor(old.length >>> SAMPLE_BITS) + 1;
     let bits = 8;
-    while (bits < 28 && 1 << bits < expected) bits++;
+    while (bits < 28 && 2 << bits < expected) bits++;
     this.shift = 32 - bits;
     this.table = new Int32Array((1 << bits) * WAYS).fill(-1);
     const table = this.table;

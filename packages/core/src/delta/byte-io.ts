@@ -11,13 +11,13 @@ export class ByteWriter {
   length = 0;
 
   constructor(initialCapacity = 256) {
-    this.buf = new Uint8Array(Math.max(16, initialCapacity));
+    this.buf = new Uint8Array(initialCapacity);
   }
 
   private reserve(extra: number): void {
     const need = this.length + extra;
     if (need <= this.buf.length) return;
-    let cap = this.buf.length * 2;
+    let cap = Math.max(16, this.buf.length * 2);
     while (cap < need) cap *= 2;
     const next = new Uint8Array(cap);
     next.set(this.buf.subarray(0, this.length));
@@ -59,9 +59,9 @@ export class ByteWriter {
     this.uint(v >= 0 ? v * 2 : -v * 2 - 1);
   }
 
-  /** The bytes written so far (a copy trimmed to size). */
+  /** The bytes written so far (the buffer itself when full, else a trimmed copy). */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.length);
+    return this.length === this.buf.length ? this.buf : this.buf.slice(0, this.length);
   }
 }
 

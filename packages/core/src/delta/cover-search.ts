@@ -37,6 +37,8 @@ export interface SearchOptions {
   readonly minDiagMatch: number;
   /** Least estimated saving (bytes) for a cover to be worth its control entry. */
   readonly minGain: number;
+  /** The suffix array is searched at every this many positions of unmatched new data. */
+  readonly searchStride: number;
   /** Longest gap two covers on one diagonal may be linked across. */
   readonly maxLink: number;
   /** How far a cover may be extended into literal bytes, each way. */
@@ -72,6 +74,8 @@ function exactCovers(
   let homeDiag = homeStart;
   let prevEnd = 0;
   let lastOldEnd = 0;
+  let misses = 0;
+  const stride = opts.searchStride;
   const costs = opts.costs;
   const minGain = opts.minGain;
   const minMatch = opts.minMatch;
@@ -79,7 +83,7 @@ function exactCovers(
   for (let k = 0; k <= anchors.count; k++) {
     const gapEnd = k < anchors.count ? anchors.newPos[k]! : m;
     let p = prevEnd;
-    let misses = 0;
+    let nextSearch = p;
     while (p + 2 <= gapEnd) {
       let bestLen = 0;
       let bestPos = 0;
@@ -110,9 +114,9 @@ function exactCovers(
           }
         }
       }
-      if (matcher !== null && bestLen < 32) {
+      if (matcher !== null && bestLen < 32 && p >= nextSearch) {
         const want = home ? p + homeDiag : hasDiag ? p + diag : -1;
-        const len = matcher.find(data, p, gapEnd, want);
+        const len = matcher.find(data, p, gapEnd, want, minMatch);
         // A new diagonal must pay for its control entry, and beat the current diagonal by
         // about that price.
         if (
@@ -123,6 +127,12 @@ function exactCovers(
           bestLen = len;
           bestPos = matcher.pos;
           onDiag = false;
+        } else {
+          // The suffix array is searched every `searchStride` positions, and ever more
+          // sparsely through long stretches without a match (unrelated data); a match found
+          // after a skip is extended backwards.
+          misses++;
+          nextSearch = p + stride + (misses >> 6 < 64 ? misses >> 6 : 64);
         }
       }
       if (bestLen > 0) {
@@ -142,12 +152,10 @@ function exactCovers(
         hasDiag = true;
         p += bestLen;
         prevEnd = p;
-        misses = 0;
+        nextSearch = p;
+        misses >>= 1;
       } else {
-        // Long stretches without any match (unrelated data) are sampled ever more sparsely;
-        // a match found after a skip is extended backwards.
-        p += 1 + (misses >> 7 < 15 ? misses >> 7 : 15);
-        misses++;
+        p++;
       }
     }
     if (k < anchors.count) {

@@ -45,13 +45,17 @@ export function encodeDiff(
   old: Uint8Array,
   files: readonly { data: Uint8Array; covers: CoverList; exact?: CoverList | undefined }[],
 ): DiffStreams {
-  let total = 0;
-  for (const f of files) total += f.data.length;
+  // The literal bytes are exactly what the covers leave out: allocate them once.
+  let extraSize = 0;
+  for (const f of files) {
+    extraSize += f.data.length;
+    for (let i = 0; i < f.covers.count; i++) extraSize -= f.covers.len[i]!;
+  }
   const ctrl = new ByteWriter(1024);
   const gaps = new ByteWriter(1024);
   const lens = new ByteWriter(1024);
   const diff = new ByteWriter(1024);
-  const extra = new ByteWriter(Math.min(total, 1 << 20) + 16);
+  const extra = new ByteWriter(extraSize);
   let pendingExtra = 0;
   let lastOldEnd = 0;
   let coveredPos = 0;

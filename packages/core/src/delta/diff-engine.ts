@@ -22,7 +22,7 @@ export interface EngineTuning {
 
 export const DEFAULT_TUNING: EngineTuning = {
   indexWholeBelow: 8 << 20,
-  search: { minMatch: 8, minDiagMatch: 2, minGain: 6, maxLink: 4096, maxExtend: 2048, costs: DEFAULT_COSTS },
+  search: { minMatch: 8, minDiagMatch: 2, minGain: 6, searchStride: 4, maxLink: 4096, maxExtend: 2048, costs: DEFAULT_COSTS },
 };
 
 /** One file of the diffed stream. */
@@ -100,7 +100,10 @@ export function diffAgainst(
         ends.push(r.end);
       }
       const residual = packResidual(old, mergeRanges(starts, ends), 16);
-      if (residual.text.length >= 2) {
+      if (residual.text.length > old.length * 0.75) {
+        // Mostly unanchored (unrelated versions): index the old data itself, saving a copy.
+        matcher = new SuffixMatcher(old, old, Int32Array.of(0), Int32Array.of(0));
+      } else if (residual.text.length >= 2) {
         matcher = new SuffixMatcher(old, residual.text, residual.segPacked, residual.segFull);
       }
     }

@@ -3,9 +3,9 @@
  * Algorithms for Linear Time Suffix Array Construction", IEEE Trans. Computers 60(10), 2011).
  *
  * Linear time, typed arrays only. Memory: the output `Int32Array` (4 bytes per input byte), one
- * type byte per input byte, and for the recursive step (at most half the input) one type byte and
- * one bucket entry per name. The reduced string and its suffix array live inside the output array,
- * as in the paper.
+ * type bit per input byte, and for the recursive step (at most half the input) one type bit and
+ * one 4-byte bucket entry per name. The reduced string and its suffix array live inside the
+ * output array, as in the paper.
  *
  * The text is treated as if it ended with a unique sentinel smaller than every symbol; the
  * sentinel itself is not part of the result.
@@ -28,20 +28,47 @@ export function suffixArray(text: Uint8Array): Int32Array {
   return sa;
 }
 
+/** Symbol counts: kept for small alphabets, recounted into the bucket array for large ones. */
+interface Counts {
+  readonly T: Text;
+  readonly n: number;
+  readonly k: number;
+  readonly kept: Int32Array | null;
+}
+
 /** Sets `bkt[c]` to the first slot of bucket `c` (`ends = false`) or one past its last. */
-function bucketBounds(counts: Int32Array, bkt: Int32Array, k: number, ends: boolean): void {
+function bucketBounds(counts: Counts, bkt: Int32Array, ends: boolean): void {
+  const k = counts.k;
+  let src = counts.kept;
+  if (src === null) {
+    const T = counts.T;
+    bkt.fill(0, 0, k);
+    for (let i = 0; i < counts.n; i++) bkt[T[i]!]!++;
+    src = bkt;
+  }
   let sum = 0;
   if (ends) {
     for (let c = 0; c < k; c++) {
-      sum += counts[c]!;
+      sum += src[c]!;
       bkt[c] = sum;
     }
   } else {
     for (let c = 0; c < k; c++) {
+      const v = src[c]!;
       bkt[c] = sum;
-      sum += counts[c]!;
+      sum += v;
     }
   }
+}
+
+/** Whether position i is S-type, in a bit-packed type array. */
+function isS(t: Uint8Array, i: number): boolean {
+  return ((t[i >> 3]! >> (i & 7)) & 1) === 1;
+}
+
+/** Whether position i is a leftmost S-type (LMS) position. */
+function isLMS(t: Uint8Array, i: number): boolean {
+  return i > 0 && isS(t, i) && !isS(t, i - 1);
 }
 
 /*
@@ -53,8 +80,8 @@ function bucketBounds(counts: Int32Array, bkt: Int32Array, k: number, ends: bool
  */
 
 /** Left-to-right pass: places every L-type suffix after the suffix that follows it. */
-function induceL(T: Text, SA: Int32Array, counts: Int32Array, bkt: Int32Array, n: number, k: number): void {
-  bucketBounds(counts, bkt, k, false);
+function induceL(T: Text, SA: Int32Array, counts: Counts, bkt: Int32Array, n: number): void {
+  bucketBounds(counts, bkt, false);
   // The suffix n-1 is L-type and follows the (virtual) sentinel, the smallest suffix.
   const last = n - 1;
   SA[bkt[T[last]!]!++] = T[last - 1]! < T[last]! ? ~last : last;
@@ -70,8 +97,8 @@ function induceL(T: Text, SA: Int32Array, counts: Int32Array, bkt: Int32Array, n
 }
 
 /** Right-to-left pass: places every S-type suffix before the suffix that follows it. */
-function induceS(T: Text, SA: Int32Array, counts: Int32Array, bkt: Int32Array, n: number, k: number): void {
-  bucketBounds(counts, bkt, k, true);
+function induceS(T: Text, SA: Int32Array, counts: Counts, bkt: Int32Array, n: number): void {
+  bucketBounds(counts, bkt, true);
   for (let i = n - 1; i >= 0; i--) {
     const v = SA[i]!;
     if (v < -1) {
@@ -90,31 +117,39 @@ function induceS(T: Text, SA: Int32Array, counts: Int32Array, bkt: Int32Array, n
  * `SA[0..n)`.
  */
 function sais(T: Text, SA: Int32Array, n: number, k: number): void {
-  // Types: 1 = S (suffix smaller than the next one), 0 = L. The last suffix is L (sentinel).
-  const t = new Uint8Array(n);
+  // Types, one bit each: 1 = S (suffix smaller than the next one), 0 = L. The last suffix is
+  // L-type (the sentinel follows it).
+  const t = new Uint8Array((n >> 3) + 1);
+  let nextS = false;
   for (let i = n - 2; i >= 0; i--) {
     const a = T[i]!;
     const b = T[i + 1]!;
-    t[i] = a < b || (a === b && t[i + 1] === 1) ? 1 : 0;
+    nextS = a < b || (a === b && nextS);
+    if (nextS) t[i >> 3] = t[i >> 3]! | (1 << (i & 7));
   }
-  const counts = new Int32Array(k);
-  for (let i = 0; i < n; i++) counts[T[i]!]!++;
+  // Large alphabets (the recursion) recount symbols when needed instead of keeping counts.
+  let kept: Int32Array | null = null;
+  if (k <= 65536 || k <= n >> 4) {
+    kept = new Int32Array(k);
+    for (let i = 0; i < n; i++) kept[T[i]!]!++;
+  }
+  const counts: Counts = { T, n, k, kept };
   const bkt = new Int32Array(k);
 
   // Stage 1: sort the LMS substrings by inducing from their unsorted positions.
   SA.fill(-1, 0, n);
-  bucketBounds(counts, bkt, k, true);
+  bucketBounds(counts, bkt, true);
   for (let i = 1; i < n; i++) {
-    if (t[i] === 1 && t[i - 1] === 0) SA[--bkt[T[i]!]!] = i;
+    if (isLMS(t, i)) SA[--bkt[T[i]!]!] = i;
   }
-  induceL(T, SA, counts, bkt, n, k);
-  induceS(T, SA, counts, bkt, n, k);
+  induceL(T, SA, counts, bkt, n);
+  induceS(T, SA, counts, bkt, n);
 
   // Gather the sorted LMS positions at the front.
   let n1 = 0;
   for (let i = 0; i < n; i++) {
     const p = SA[i]!;
-    if (p > 0 && t[p] === 1 && t[p - 1] === 0) SA[n1++] = p;
+    if (isLMS(t, p)) SA[n1++] = p;
   }
 
   // Name the LMS substrings: equal substrings get equal names, in sorted order. LMS positions
@@ -125,7 +160,7 @@ function sais(T: Text, SA: Int32Array, n: number, k: number): void {
   SA.fill(-1, n1, n);
   let next = n;
   for (let i = n - 1; i >= 1; i--) {
-    if (t[i] === 1 && t[i - 1] === 0) {
+    if (isLMS(t, i)) {
       SA[n1 + (i >> 1)] = next === n ? n + 1 : next - i + 1;
       next = i;
     }
@@ -168,16 +203,16 @@ function sais(T: Text, SA: Int32Array, n: number, k: number): void {
 
   // Stage 3: the LMS suffixes in sorted order, then induce every other suffix from them.
   for (let i = 1, j = 0; i < n; i++) {
-    if (t[i] === 1 && t[i - 1] === 0) s1[j++] = i;
+    if (isLMS(t, i)) s1[j++] = i;
   }
   for (let i = 0; i < n1; i++) SA[i] = s1[SA[i]!]!;
   SA.fill(-1, n1, n);
-  bucketBounds(counts, bkt, k, true);
+  bucketBounds(counts, bkt, true);
   for (let i = n1 - 1; i >= 0; i--) {
     const p = SA[i]!;
     SA[i] = -1;
     SA[--bkt[T[p]!]!] = p;
   }
-  induceL(T, SA, counts, bkt, n, k);
-  induceS(T, SA, counts, bkt, n, k);
+  induceL(T, SA, counts, bkt, n);
+  induceS(T, SA, counts, bkt, n);
 }

@@ -110,6 +110,7 @@ export class SuffixMatcher {
   /** The old position of packed text position `packed`. */
   private toFull(packed: number): number {
     const segPacked = this.segPacked;
+    if (segPacked.length === 1) return this.segFull[0]! + packed;
     let a = 0;
     let b = segPacked.length - 1;
     while (a < b) {
@@ -122,10 +123,11 @@ export class SuffixMatcher {
 
   /**
    * The length of the longest match of `data[p, end)`'s prefix found in the old data (0 when
-   * under 2 bytes); its old position goes to {@link pos}. Among equally long candidates, one
-   * near `want` (an old position, e.g. the current diagonal's; -1 for none) is preferred.
+   * under 2 bytes); its old position goes to {@link pos}. For matches of at least `nearFrom`
+   * bytes, among equally long candidates one near `want` (an old position, e.g. the current
+   * diagonal's; -1 for none) is preferred.
    */
-  find(data: Uint8Array, p: number, end: number, want = -1): number {
+  find(data: Uint8Array, p: number, end: number, want = -1, nearFrom = 8): number {
     const avail = end - p;
     if (avail < 2) return 0;
     const lim = avail < MAX_COMPARE ? avail : MAX_COMPARE;
@@ -163,7 +165,7 @@ export class SuffixMatcher {
     const bi = llcp >= rlcp ? l : r;
     const best = llcp >= rlcp ? llcp : rlcp;
     let q = this.toFull(sa[bi]!);
-    if (want >= 0 && best >= 4 && best <= NEAR_MAX_LEN && q !== want) {
+    if (want >= 0 && best >= nearFrom && best <= NEAR_MAX_LEN && q !== want) {
       // Suffixes sharing the best prefix are adjacent in the suffix array.
       let bestDist = Math.abs(q - want);
       for (let dir = -1; dir <= 1; dir += 2) {
