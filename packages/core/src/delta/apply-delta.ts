@@ -18,7 +18,12 @@ import {
 } from './package-model.js';
 import { PatchKind, readPatch, readSections } from './patch-format.js';
 
-/** Options of the apply functions. */
+/**
+ * Options of the apply functions.
+ *
+ * @example
+ * applyDelta(oldFiles, patch, { sha256: (d) => createHash('sha256').update(d).digest('hex') });
+ */
 export interface ApplyOptions {
   /**
    * SHA-256 implementation (bytes → lowercase hex). Default: the pure-JS `sha256Hex`. On Node,
@@ -28,7 +33,12 @@ export interface ApplyOptions {
   readonly sha256?: Sha256Hex;
 }
 
-/** What a patch says about itself, read without applying it. */
+/**
+ * What a patch says about itself, read without applying it ({@link readDeltaInfo}).
+ *
+ * @example
+ * const { baseContentHash, targetContentHash, targetSize } = readDeltaInfo(patch);
+ */
 export interface DeltaInfo {
   /** The patch format version (currently 1). */
   readonly formatVersion: number;
@@ -88,6 +98,7 @@ function hashMismatch(path: string): DeltaError {
  * "discard everything written so far"**; {@link applyDelta} does that for you.
  *
  * @throws {DeltaError} `HT_DELTA_CORRUPT`, `HT_DELTA_BASE_MISMATCH` or `HT_DELTA_HASH_MISMATCH`.
+ * @throws {TypeError} for a malformed file list or two old files with one path.
  * @example
  * for (const file of applyDeltaFiles(installedFiles, patch)) {
  *   writeToStaging(file.path, file.data); // promote the staging dir only after the loop ends

@@ -15,7 +15,12 @@ import {
 } from './package-model.js';
 import { MAX_SIZE, PatchKind, writePatch } from './patch-format.js';
 
-/** Options of {@link createDelta} and {@link createBufferDelta}. */
+/**
+ * Options of {@link createDelta} and {@link createBufferDelta}.
+ *
+ * @example
+ * createDelta(oldFiles, newFiles, { level: 6, sha256: nodeSha256 });
+ */
 export interface DeltaOptions {
   /** Deflate level of the patch sections, 0 (stored) to 9. Default 9. */
   readonly level?: number;

@@ -7,7 +7,16 @@
  * - `HT_DELTA_HASH_MISMATCH`: an output file, or the whole output package, does not hash to the
  *   value the patch promises.
  * - `HT_DELTA_TOO_LARGE`: an input exceeds what the format or engine can address (2 GiB - 1
- *   bytes of old content, of diffed new content, or per file).
+ *   bytes of old content, or of new content to diff).
+ *
+ * @example
+ * // Whatever the code, a device falls back to downloading the full package.
+ * const fallBack: Record<DeltaErrorCode, 'full-package'> = {
+ *   HT_DELTA_CORRUPT: 'full-package',
+ *   HT_DELTA_BASE_MISMATCH: 'full-package',
+ *   HT_DELTA_HASH_MISMATCH: 'full-package',
+ *   HT_DELTA_TOO_LARGE: 'full-package',
+ * };
  */
 export type DeltaErrorCode =
   | 'HT_DELTA_CORRUPT'

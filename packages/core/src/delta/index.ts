@@ -14,4 +14,3 @@ export {
   type ApplyOptions,
   type DeltaInfo,
 } from './apply-delta.js';
-export { suffixArray } from './sais.js';

@@ -5,13 +5,24 @@
 import { isContentExcluded, packageContentHash, sha256Hex } from '../content-hash.js';
 import type { OldSource } from './diff-codec.js';
 
-/** One file of a package: its `/`-separated relative path and its bytes. */
+/**
+ * One file of a package: its `/`-separated relative path (a `\` is read as `/`) and its bytes.
+ *
+ * @example
+ * const f: PackageFile = { path: 'assets/logo.png', data: pngBytes };
+ */
 export interface PackageFile {
   readonly path: string;
   readonly data: Uint8Array;
 }
 
-/** Computes the lowercase hex SHA-256 of some bytes. */
+/**
+ * Computes the hex SHA-256 of some bytes (a faster platform implementation can be passed in).
+ *
+ * @example
+ * import { createHash } from 'node:crypto';
+ * const nodeSha256: Sha256Hex = (d) => createHash('sha256').update(d).digest('hex');
+ */
 export type Sha256Hex = (data: Uint8Array) => string;
 
 /** A file with its normalized path, hash and whether the content hash leaves it out. */
