@@ -16,7 +16,7 @@ import {
   type PackageFile,
   type Sha256Hex,
 } from './package-model.js';
-import { PatchKind, readPatch, readSections } from './patch-format.js';
+import { MAX_SIZE, PatchKind, readPatch, readSections } from './patch-format.js';
 
 /**
  * Options of the apply functions.
@@ -140,6 +140,7 @@ export function* applyDeltaFiles(
     prev = e.path;
     if (deleted.has(e.path)) throw corrupt(`${JSON.stringify(e.path)} is both deleted and present`);
     if ('size' in e) {
+      if (e.size > MAX_SIZE) throw new DeltaError('HT_DELTA_TOO_LARGE', `${JSON.stringify(e.path)} is too large`);
       steps.set(e.path, { path: e.path, kind: 'diffed', size: e.size, sha256: e.sha256 });
       diffedPaths.add(e.path);
       streamSize += e.size;
@@ -222,6 +223,7 @@ export function applyBufferDelta(oldData: Uint8Array, patch: Uint8Array, opts: A
   if (hash(oldData).toLowerCase() !== header.baseHash) {
     throw new DeltaError('HT_DELTA_BASE_MISMATCH', 'the old data is not the buffer this patch was made from');
   }
+  if (header.targetSize > MAX_SIZE) throw new DeltaError('HT_DELTA_TOO_LARGE', 'the result would be too large');
   const sections = readSections(parsed);
   const decoder = new DiffDecoder(sections, bufferSource(oldData));
   decoder.check(header.targetSize);

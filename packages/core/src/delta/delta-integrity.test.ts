@@ -56,7 +56,10 @@ const v2: PackageFile[] = [
 ];
 
 /** Rebuilds a patch with other sections or header fields (and a valid checksum). */
-function rebuild(patch: Uint8Array, change: { sections?: Partial<PatchSections>; targetHash?: string; kind?: PatchKind }): Uint8Array {
+function rebuild(
+  patch: Uint8Array,
+  change: { sections?: Partial<PatchSections>; targetHash?: string; kind?: PatchKind; targetSize?: number },
+): Uint8Array {
   const parsed = readPatch(patch);
   const sections = { ...readSections(parsed), ...change.sections };
   const h = parsed.header;
@@ -66,7 +69,7 @@ function rebuild(patch: Uint8Array, change: { sections?: Partial<PatchSections>;
       baseHash: h.baseHash,
       targetHash: change.targetHash ?? h.targetHash,
       fileCount: h.fileCount,
-      targetSize: h.targetSize,
+      targetSize: change.targetSize ?? h.targetSize,
     },
     sections,
     9,
@@ -188,6 +191,8 @@ describe('delta integrity', () => {
       expect(error?.code).toMatch(/^HT_DELTA_(CORRUPT|HASH_MISMATCH)$/);
       if (error?.code === 'HT_DELTA_CORRUPT') expect(files).toEqual([]);
     }
+    const huge = withManifest(patch, (m) => ({ ...m, files: [...m.files, { path: 'zz', size: 2 ** 31, sha256: 'e3b0c44298fc1c14' }] }));
+    expect(collect(v1, huge).error?.code).toBe('HT_DELTA_TOO_LARGE');
     for (const text of ['not json', 'null', '{"deleted":[],"files":[]}\u00e9']) {
       const manifest = Uint8Array.from(text, (c) => c.charCodeAt(0));
       const { error } = collect(v1, rebuild(patch, { sections: { manifest } }));
@@ -232,5 +237,9 @@ describe('delta integrity', () => {
     }
     const wrongTarget = rebuild(p, { targetHash: '1'.repeat(64) });
     expect(deltaError(() => applyBufferDelta(a, wrongTarget)).code).toBe('HT_DELTA_HASH_MISMATCH');
+    const tooLarge = rebuild(p, { targetSize: 2 ** 31 });
+    expect(deltaError(() => applyBufferDelta(a, tooLarge)).code).toBe('HT_DELTA_TOO_LARGE');
+    const wrongSize = rebuild(p, { targetSize: b.length + 1 });
+    expect(deltaError(() => applyBufferDelta(a, wrongSize)).code).toBe('HT_DELTA_CORRUPT');
   });
 });

@@ -17,12 +17,12 @@ const CHECKSUM_SIZE = 8;
 export const MAX_SIZE = 0x7fffffff;
 
 /** What the patch rebuilds: a package (file list + manifest) or a single buffer. */
-export const enum PatchKind {
+export enum PatchKind {
   Package = 0,
   Buffer = 1,
 }
 
-const enum Codec {
+enum Codec {
   Stored = 0,
   Deflate = 1,
 }
