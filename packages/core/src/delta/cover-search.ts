@@ -28,7 +28,7 @@ export interface CostModel {
   readonly ctrl: number;
 }
 
-export const DEFAULT_COSTS: CostModel = { literal: 0.5, diff: 0.9, run: 1.5, ctrl: 0.8 };
+export const DEFAULT_COSTS: CostModel = { literal: 0.5, diff: 1.2, run: 1.0, ctrl: 1.0 };
 
 export interface SearchOptions {
   /** Shortest exact match that may start a cover on a new diagonal. */
