@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 // Halftone's delta engine as a standalone process, so `npm run bench:delta` can time it under
 // `/usr/bin/time -v` exactly like bsdiff and zstd (CPU = user+sys, peak RSS). Needs `tsc -b`.
 //
@@ -20,6 +21,8 @@ if (c === undefined) {
   process.stderr.write('usage: delta-run.mjs diff|apply|diff-buffer|apply-buffer A B C\n');
   process.exit(2);
 }
+// As the server and the CLI do on Node: native SHA-256 (the engine's pure-JS default is for Hermes).
+const nodeSha256 = (d) => createHash('sha256').update(d).digest('hex');
 const ms = (t) => Math.round((performance.now() - t) * 10) / 10;
 const out = {};
 let t = performance.now();
@@ -28,7 +31,7 @@ try {
     const [oldPkg, newPkg] = [await readPackage(a, 'OLD'), await readPackage(b, 'NEW')];
     out.readMs = ms(t);
     t = performance.now();
-    const patch = core.createDelta(oldPkg.files, newPkg.files);
+    const patch = core.createDelta(oldPkg.files, newPkg.files, { sha256: nodeSha256 });
     out.engineMs = ms(t);
     t = performance.now();
     writeFileSync(c, patch);
@@ -41,7 +44,7 @@ try {
     t = performance.now();
     mkdirSync(c, { recursive: true });
     // Streams: each file is written as the engine yields it; engine and write time together.
-    const written = await writePackageDirectory(core.applyDeltaFiles(oldPkg.files, patch), c);
+    const written = await writePackageDirectory(core.applyDeltaFiles(oldPkg.files, patch, { sha256: nodeSha256 }), c);
     out.engineMs = ms(t);
     out.files = written.files;
     out.bytes = written.size;
@@ -49,7 +52,7 @@ try {
     const [oldData, newData] = [readFileSync(a), readFileSync(b)];
     out.readMs = ms(t);
     t = performance.now();
-    const patch = core.createBufferDelta(oldData, newData);
+    const patch = core.createBufferDelta(oldData, newData, { sha256: nodeSha256 });
     out.engineMs = ms(t);
     writeFileSync(c, patch);
     out.bytes = patch.byteLength;
@@ -57,7 +60,7 @@ try {
     const [oldData, patch] = [readFileSync(a), readFileSync(b)];
     out.readMs = ms(t);
     t = performance.now();
-    const data = core.applyBufferDelta(oldData, patch);
+    const data = core.applyBufferDelta(oldData, patch, { sha256: nodeSha256 });
     out.engineMs = ms(t);
     writeFileSync(c, data);
     out.bytes = data.byteLength;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -22,6 +22,9 @@ import {
 } from './package-files.js';
 
 /** `halftone delta diff --json`. */
+/** Node's native SHA-256 (the engine's pure-JS default is ~10× slower). */
+const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
+
 export interface DeltaDiffResult {
   /** Patch bytes. */
   readonly size: number;
@@ -129,7 +132,7 @@ async function applyToPath(
       throw usageError(`OUT ${out} exists and is not empty; remove it or choose another path`);
     }
   }
-  const files = checkedFiles(applyDeltaFiles(oldFiles, patch));
+  const files = checkedFiles(applyDeltaFiles(oldFiles, patch, { sha256 }));
   if (asZip) {
     const temp = tempSibling(out, 'partial');
     try {
@@ -189,7 +192,7 @@ export function registerDeltaCommands(program: Command, runtime: CommandRuntime)
       const started = performance.now();
       let patch: Uint8Array;
       try {
-        patch = createDelta(oldPkg.files, newPkg.files);
+        patch = createDelta(oldPkg.files, newPkg.files, { sha256 });
       } catch (err) {
         throw toCliError(err);
       }
