@@ -13,3 +13,4 @@ export * from './rules.js';
 export * from './content-hash.js';
 export * from './decide.js';
 export * from './delta/index.js';
+export * from './gateway/index.js';
