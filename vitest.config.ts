@@ -25,8 +25,6 @@ export default defineConfig({
         test: {
           name: 'int',
           include: ['packages/*/src/**/*.int.test.ts'],
-          // One file at a time: these share one PostgreSQL server and one Redis.
-          fileParallelism: false,
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },
