@@ -92,7 +92,9 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
     };
     const unsubscribe = bus.subscribe(CATALOG_CHANGED, (payload) => {
       const p = payload as { appId?: unknown; origin?: unknown };
-      if (typeof p.appId === 'string' && p.origin !== origin) void index.invalidate(p.appId).catch(() => {});
+      if (typeof p.appId === 'string' && p.origin !== origin) {
+        void index.invalidate(p.appId).catch((err) => onError(err, 'catalog invalidation'));
+      }
     });
     const notifyInstalled = async (notice: InstallNotice): Promise<void> => {
       index.recordInstall(notice.appId, notice.releaseId, notice.deviceId, notice.fromVersion);
