@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { CliError, EXIT } from './cli-error.js';
+import { CliError, EXIT, usageError } from './cli-error.js';
 import { parsePort } from './option-parsers.js';
 
 /** What `halftone serve` passes to the server's `serve()`. */
@@ -8,6 +8,9 @@ export interface ServeOptions {
   readonly dataDir?: string;
   readonly port?: number;
   readonly host?: string;
+  readonly gatewayPort?: number;
+  readonly upstreams?: Record<string, string[]>;
+  readonly defaultUpstream?: string;
 }
 
 /** The part of `@halftone/server` the CLI uses. */
@@ -41,6 +44,17 @@ export const loadServer: ServerLoader = async () => {
   }
 };
 
+/** Collects repeatable `--upstream NAME=URL[,URL…]` flags into name → URLs. */
+export function collectUpstream(value: string, previous: Record<string, string[]> = {}): Record<string, string[]> {
+  const eq = value.indexOf('=');
+  const name = eq < 0 ? '' : value.slice(0, eq).trim();
+  const urls = eq < 0 ? [] : value.slice(eq + 1).split(',').map((u) => u.trim()).filter((u) => u !== '');
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name) || urls.length === 0) {
+    throw usageError(`--upstream expects NAME=URL[,URL…], got ${JSON.stringify(value)}`);
+  }
+  return { ...previous, [name]: [...(previous[name] ?? []), ...urls] };
+}
+
 /**
  * Registers `halftone serve [--data DIR] [--port N] [--host H]`: runs every server role in this
  * process. The server prints its banner and handles signals itself.
@@ -55,12 +69,27 @@ export function registerServeCommand(program: Command, cwd: string, load: Server
     .option('--data <dir>', 'data directory (database, blobs, admin token)')
     .addOption(new Option('--port <n>', 'port to listen on').argParser(parsePort))
     .option('--host <host>', 'interface to listen on')
-    .action(async (opts: { data?: string; port?: number; host?: string }) => {
+    .addOption(new Option('--gateway-port <n>', 'start the gray gateway on this port').argParser(parsePort))
+    .option('--upstream <name=urls>', 'gateway upstream NAME=URL[,URL…] (repeatable)', collectUpstream)
+    .option('--default-upstream <name>', 'gateway upstream of requests no policy maps')
+    .action(
+      async (opts: {
+        data?: string;
+        port?: number;
+        host?: string;
+        gatewayPort?: number;
+        upstream?: Record<string, string[]>;
+        defaultUpstream?: string;
+      }) => {
       const { serve } = await load();
       await serve({
         ...(opts.data === undefined ? {} : { dataDir: resolve(cwd, opts.data) }),
         ...(opts.port === undefined ? {} : { port: opts.port }),
         ...(opts.host === undefined ? {} : { host: opts.host }),
+        ...(opts.gatewayPort === undefined ? {} : { gatewayPort: opts.gatewayPort }),
+        ...(opts.upstream === undefined ? {} : { upstreams: opts.upstream }),
+        ...(opts.defaultUpstream === undefined ? {} : { defaultUpstream: opts.defaultUpstream }),
       });
-    });
+      },
+    );
 }

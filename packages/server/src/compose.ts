@@ -24,6 +24,9 @@ import {
 } from './slices/delta/delta-runner.js';
 import { DeltaService } from './slices/delta/delta-service.js';
 import { createSqlDeltaStore } from './slices/delta/delta-store.sql.js';
+import { GatewayProxy } from './slices/gateway/gateway-proxy.js';
+import { GatewayService } from './slices/gateway/gateway-service.js';
+import { createSqlGatewayStore } from './slices/gateway/gateway-store.sql.js';
 import { PackageService } from './slices/packages/package-service.js';
 import { createSqlPackageStore } from './slices/packages/package-store.sql.js';
 import { ReleaseIndex } from './slices/releases/release-index.js';
@@ -34,6 +37,7 @@ import { createSqlReleaseStore } from './slices/releases/release-store.sql.js';
 const CATALOG_CHANGED = 'catalog.changed';
 const RELEASE_INSTALLED = 'release.installed';
 const DELTA_CHANGED = 'delta.changed';
+const GATEWAY_CHANGED = 'gateway.changed';
 
 export interface Halftone {
   readonly config: Config;
@@ -42,6 +46,9 @@ export interface Halftone {
   readonly adminToken: { readonly token: string; readonly generated: boolean; readonly file?: string };
   /** On-demand patches (exposed for tests and tools). */
   readonly deltas: DeltaService;
+  /** The gray gateway's state (admin API) and its request handler (the gateway listener). */
+  readonly gateway: GatewayService;
+  readonly gatewayProxy: GatewayProxy;
   close(): Promise<void>;
 }
 
@@ -173,6 +180,31 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       await deltas.close();
     });
 
+    const gateway = new GatewayService({
+      store: createSqlGatewayStore(sql.db),
+      clock,
+      configUpstreams: config.gateway.upstreams,
+      defaultUpstream: config.gateway.defaultUpstream,
+      announce: () => bus.publish(GATEWAY_CHANGED, { origin }),
+      onError: (err, context) => onError(err, context),
+    });
+    await gateway.refresh();
+    const unsubscribeGateway = bus.subscribe(GATEWAY_CHANGED, (payload) => {
+      const p = payload as { origin?: unknown };
+      if (p.origin === origin) return;
+      void gateway.refresh().catch((err) => onError(err, 'gateway refresh'));
+    });
+    const gatewayProxy = new GatewayProxy({
+      gateway,
+      trustedProxies: config.gateway.trustedProxies,
+      timeoutMs: config.gateway.timeoutMs,
+      onError: (err, context) => onError(err, context),
+    });
+    closers.unshift(async () => {
+      unsubscribeGateway();
+      await gatewayProxy.close();
+    });
+
     const client = new ClientService({ index, stats, releaseStore, clock, notifyInstalled, deltas });
     const adminToken = await ensureAdminToken(config, apps);
     const api = await buildApiRole({
@@ -184,6 +216,7 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       index,
       blobs,
       deltas,
+      gateway,
       packageStore,
     });
     closers.unshift(() => api.close());
@@ -194,6 +227,8 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       api,
       adminToken,
       deltas,
+      gateway,
+      gatewayProxy,
       async close() {
         for (const close of closers) await close().catch(() => {});
       },

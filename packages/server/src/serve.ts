@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { composeHalftone, type Halftone } from './compose.js';
 import { describeConfig, loadConfig } from './platform/config/load-config.js';
 import { VERSION } from './version.js';
@@ -11,10 +13,18 @@ export interface ServeOptions {
   readonly print?: (line: string) => void;
   /** Install SIGINT/SIGTERM handlers that close the server (default true). */
   readonly handleSignals?: boolean;
+  /** Port of the gray gateway (none when unset and not configured). */
+  readonly gatewayPort?: number | undefined;
+  /** Upstreams of the gateway, name → base URLs (merged over the configured ones). */
+  readonly upstreams?: Readonly<Record<string, readonly string[]>> | undefined;
+  /** The gateway's default upstream. */
+  readonly defaultUpstream?: string | undefined;
 }
 
 export interface RunningHalftone extends Halftone {
   readonly url: string;
+  /** The gateway's URL, when a gateway port is configured. */
+  readonly gatewayUrl?: string;
 }
 
 /**
@@ -31,15 +41,48 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningHalftone> {
   if (opts.dataDir !== undefined) overrides.dataDir = opts.dataDir;
   if (opts.port !== undefined) overrides.port = opts.port;
   if (opts.host !== undefined) overrides.host = opts.host;
+  const gateway: Record<string, unknown> = {};
+  if (opts.gatewayPort !== undefined) gateway.port = opts.gatewayPort;
+  if (opts.defaultUpstream !== undefined) gateway.defaultUpstream = opts.defaultUpstream;
+  if (opts.upstreams !== undefined) gateway.upstreams = opts.upstreams;
+  if (Object.keys(gateway).length > 0) overrides.gateway = gateway;
   const config = loadConfig({ env: opts.env ?? process.env, overrides });
   const halftone = await composeHalftone(config);
   let address: string;
+  let gatewayServer: Server | undefined;
+  let gatewayUrl: string | undefined;
   try {
     address = await halftone.api.listen({ port: config.port, host: config.host });
+    if (config.gateway.port !== undefined) {
+      const proxy = halftone.gatewayProxy;
+      const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => void proxy.handle(req, res));
+      gatewayServer = server;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.gateway.port, config.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const a = server.address() as AddressInfo;
+      const h = a.family === 'IPv6' ? (a.address === '::1' ? 'localhost' : `[${a.address}]`) : a.address;
+      gatewayUrl = `http://${h}:${a.port}`;
+    }
   } catch (err) {
+    gatewayServer?.close();
     await halftone.close();
     throw err;
   }
+  const closeAll = async () => {
+    if (gatewayServer !== undefined) {
+      const s = gatewayServer;
+      await new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeAllConnections();
+      });
+    }
+    await halftone.close();
+  };
   const url = address.replace('://[::1]', '://localhost');
   const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const embedded = config.dbUrl.startsWith('sqlite:');
@@ -48,6 +91,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningHalftone> {
   print(`  admin API    ${url}/admin/v1`);
   print(`  client API   ${url}/client/v1`);
   print(`  OpenAPI      ${url}/openapi.json`);
+  if (gatewayUrl !== undefined) print(`  gateway      ${gatewayUrl}`);
   print(`  database     ${described.dbUrl}${embedded ? ' (embedded)' : ''}`);
   print(`  blobs        ${described.blobUrl}`);
   const t = halftone.adminToken;
@@ -56,14 +100,19 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningHalftone> {
   );
   print(`  try          HALFTONE_URL=${url} HALFTONE_TOKEN=${t.token} npx halftone app list`);
 
-  const running: RunningHalftone = { ...halftone, url };
+  const running: RunningHalftone = {
+    ...halftone,
+    url,
+    ...(gatewayUrl === undefined ? {} : { gatewayUrl }),
+    close: closeAll,
+  };
   if (opts.handleSignals !== false) {
     let closing = false;
     const stop = (signal: NodeJS.Signals) => {
       if (closing) return;
       closing = true;
       halftone.api.log.info({ signal }, 'shutting down');
-      void halftone.close().finally(() => process.exit(0));
+      void closeAll().finally(() => process.exit(0));
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

@@ -132,4 +132,36 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('delta_patches_app_idx').on('delta_patches').column('app_id').execute();
     },
   },
+  '0003_gateway': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('gateway_upstreams')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('urls', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('gateway_policy_groups')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('levels', 'text', (c) => c.notNull())
+        .addColumn('revision', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('gateway_hosts')
+        .addColumn('host', 'text', (c) => c.primaryKey())
+        .addColumn('policy_id', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('gateway_history')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };

@@ -13,6 +13,41 @@ export interface Database {
   release_devices: ReleaseDeviceTable;
   release_counters: ReleaseCounterTable;
   delta_patches: DeltaPatchTable;
+  gateway_upstreams: GatewayUpstreamTable;
+  gateway_policy_groups: GatewayPolicyGroupTable;
+  gateway_hosts: GatewayHostTable;
+  gateway_history: GatewayHistoryTable;
+}
+
+export interface GatewayUpstreamTable {
+  name: string;
+  /** JSON array of base URLs. */
+  urls: string;
+  updated_at: string;
+}
+
+export interface GatewayPolicyGroupTable {
+  id: string;
+  /** JSON array of policies (the core engine's format). */
+  levels: string;
+  revision: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface GatewayHostTable {
+  host: string;
+  policy_id: string;
+  updated_at: string;
+}
+
+/** Append-only log of gateway changes (kind: upstream.put, policy.create, host.put, …). */
+export interface GatewayHistoryTable {
+  id: string;
+  kind: string;
+  key: string;
+  data: string;
+  created_at: string;
 }
 
 export interface AppTable {

@@ -11,6 +11,8 @@ import { appRoutes } from '../slices/apps/app-routes.js';
 import type { AppService } from '../slices/apps/app-service.js';
 import { clientRoutes } from '../slices/client/client-routes.js';
 import { deltaRoutes } from '../slices/delta/delta-routes.js';
+import { gatewayRoutes } from '../slices/gateway/gateway-routes.js';
+import type { GatewayService } from '../slices/gateway/gateway-service.js';
 import type { DeltaService } from '../slices/delta/delta-service.js';
 import type { PackageStore } from '../slices/packages/package-store.js';
 import type { ClientService } from '../slices/client/client-service.js';
@@ -28,6 +30,7 @@ export interface ApiRoleDeps {
   readonly releases: ReleaseService;
   readonly client: ClientService;
   readonly deltas: DeltaService;
+  readonly gateway: GatewayService;
   readonly packageStore: Pick<PackageStore, 'findPackagesByVersion'>;
   readonly index: Pick<ReleaseIndex, 'appIdForKey'>;
   readonly blobs: BlobReader;
@@ -96,6 +99,7 @@ export async function buildApiRole(deps: ApiRoleDeps): Promise<FastifyInstance> 
       requireAdmin,
       publicUrl,
     });
+    await scope.register(gatewayRoutes, { gateway: deps.gateway, requireAdmin });
   });
   await app.register(clientRoutes, {
     client: deps.client,

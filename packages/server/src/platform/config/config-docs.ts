@@ -24,7 +24,11 @@ function describeType(schema: TSchema): string {
   if (typeof schema.minLength === 'number' && schema.minLength > 1) {
     bounds.push(`at least ${schema.minLength} characters`);
   }
-  const base = KindGuard.IsInteger(schema)
+  const base = KindGuard.IsRecord(schema)
+    ? 'JSON object'
+    : KindGuard.IsArray(schema)
+      ? 'list'
+      : KindGuard.IsInteger(schema)
     ? 'integer'
     : KindGuard.IsNumber(schema)
       ? 'number'
@@ -41,6 +45,7 @@ function describeDefault(field: ConfigField): string {
       : undefined;
     return unit === undefined ? `\`${value}\`` : `\`${value}\` (${value / unit[0]} ${unit[1]})`;
   }
+  if (typeof value === 'object' && value !== null) return `\`${JSON.stringify(value)}\``;
   return `\`${String(value)}\``;
 }
 

@@ -151,6 +151,47 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, description: 'On-demand binary patches between package versions.' },
     ),
+    gateway: Type.Object(
+      {
+        port: Type.Optional(
+          Type.Integer({
+            minimum: 0,
+            maximum: 65535,
+            description:
+              'TCP port of the gray gateway (layer-7 reverse proxy). When unset, no gateway listens. ' +
+              '`0` picks a free port.',
+          }),
+        ),
+        upstreams: Type.Record(
+          Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }),
+          Type.Array(Type.String({ pattern: '^https?://' }), { minItems: 1, maxItems: 64 }),
+          {
+            default: {},
+            description:
+              'Upstreams known from the configuration, as JSON: `{"name":["http://10.0.0.1:8080",…]}`. ' +
+              'Upstreams set through the admin API win over these.',
+          },
+        ),
+        defaultUpstream: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description: 'Upstream of requests no policy maps (when unset they answer 502).',
+          }),
+        ),
+        trustedProxies: Type.Array(Type.String({ minLength: 1 }), {
+          default: ['127.0.0.1', '::1'],
+          description:
+            'Peer IPs whose `X-Real-IP` / `X-Forwarded-For` headers are believed, as JSON or ' +
+            'comma-separated.',
+        }),
+        timeoutMs: Type.Integer({
+          minimum: 1,
+          default: 30_000,
+          description: 'Per-upstream timeout for the response headers and between body chunks.',
+        }),
+      },
+      { additionalProperties: false, description: 'The gray gateway.' },
+    ),
   },
   { additionalProperties: false },
 );

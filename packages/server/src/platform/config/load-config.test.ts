@@ -37,7 +37,41 @@ describe('loadConfig', () => {
         maxInputBytes: 256 * 1024 * 1024,
         leaseMs: 30 * 60_000,
       },
+      gateway: {
+        upstreams: {},
+        trustedProxies: ['127.0.0.1', '::1'],
+        timeoutMs: 30_000,
+      },
     });
+  });
+
+  it('reads the gateway section: JSON upstreams, comma-separated or JSON lists', () => {
+    const config = loadConfig({
+      env: {
+        HALFTONE_GATEWAY_PORT: '9090',
+        HALFTONE_GATEWAY_UPSTREAMS: '{"a":["http://10.0.0.1:80"],"b":["http://10.0.0.2:80","http://10.0.0.3:80"]}',
+        HALFTONE_GATEWAY_DEFAULT_UPSTREAM: 'a',
+        HALFTONE_GATEWAY_TRUSTED_PROXIES: '10.0.0.9, 127.0.0.1',
+      },
+    });
+    expect(config.gateway).toEqual({
+      port: 9090,
+      upstreams: { a: ['http://10.0.0.1:80'], b: ['http://10.0.0.2:80', 'http://10.0.0.3:80'] },
+      defaultUpstream: 'a',
+      trustedProxies: ['10.0.0.9', '127.0.0.1'],
+      timeoutMs: 30_000,
+    });
+    expect(loadConfig({ env: { HALFTONE_GATEWAY_TRUSTED_PROXIES: '["::1"]' } }).gateway.trustedProxies).toEqual(['::1']);
+    const detail = (env: Record<string, string>) => {
+      try {
+        loadConfig({ env });
+      } catch (err) {
+        return (err as { detail?: string }).detail;
+      }
+      return undefined;
+    };
+    expect(detail({ HALFTONE_GATEWAY_UPSTREAMS: '{nope' })).toMatch(/HALFTONE_GATEWAY_UPSTREAMS: expected a JSON object/);
+    expect(detail({ HALFTONE_GATEWAY_UPSTREAMS: '{"a":["ftp://x"]}' })).toMatch(/HALFTONE_GATEWAY_UPSTREAMS/);
   });
 
   it('reads HALFTONE_* variables, parsing numbers', () => {

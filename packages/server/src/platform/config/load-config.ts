@@ -78,6 +78,23 @@ function parseEnv(schema: TSchema, raw: string): { value: unknown } | undefined 
     if (raw === 'false' || raw === '0') return { value: false };
     return undefined;
   }
+  if (KindGuard.IsRecord(schema)) {
+    try {
+      return { value: JSON.parse(raw) as unknown };
+    } catch {
+      return undefined;
+    }
+  }
+  if (KindGuard.IsArray(schema)) {
+    if (raw.trim().startsWith('[')) {
+      try {
+        return { value: JSON.parse(raw) as unknown };
+      } catch {
+        return undefined;
+      }
+    }
+    return { value: raw.split(',').map((s) => s.trim()).filter((s) => s !== '') };
+  }
   return { value: raw };
 }
 
@@ -85,6 +102,8 @@ function typeName(schema: TSchema): string {
   if (KindGuard.IsInteger(schema)) return 'an integer';
   if (KindGuard.IsNumber(schema)) return 'a number';
   if (KindGuard.IsBoolean(schema)) return 'true or false';
+  if (KindGuard.IsRecord(schema)) return 'a JSON object';
+  if (KindGuard.IsArray(schema)) return 'a JSON array or a comma-separated list';
   return 'a string';
 }
 

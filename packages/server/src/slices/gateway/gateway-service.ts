@@ -1,0 +1,236 @@
+import {
+  type GatewayMatcher,
+  type Policy,
+  type PolicyIssue,
+  compilePolicyGroup,
+  hasErrors,
+  validatePolicyGroup,
+} from '@halftone/core';
+import type { Clock } from '../../platform/clock.js';
+import { newId } from '../../platform/ids.js';
+import {
+  GatewayHostNotFound,
+  GatewayPolicyInUse,
+  GatewayPolicyInvalid,
+  GatewayPolicyNotFound,
+  GatewayUpstreamInvalid,
+  GatewayUpstreamNotFound,
+} from './gateway-errors.js';
+import type { GatewayHostBinding, GatewayPolicyGroup, GatewayStore, GatewayUpstream } from './gateway-store.js';
+
+/** What the proxy reads per request: built whole, then swapped in one assignment. */
+export interface GatewayTable {
+  /** host (lower case, no port) → the compiled policy group bound to it. */
+  readonly hosts: ReadonlyMap<string, { readonly policyId: string; readonly matcher: GatewayMatcher }>;
+  /** upstream name → base URLs (configuration first, admin API entries win). */
+  readonly upstreams: ReadonlyMap<string, readonly string[]>;
+  readonly defaultUpstream: string | undefined;
+}
+
+export interface GatewayServiceDeps {
+  readonly store: GatewayStore;
+  readonly clock: Clock;
+  /** Upstreams from the configuration file. */
+  readonly configUpstreams?: Readonly<Record<string, readonly string[]>>;
+  readonly defaultUpstream?: string | undefined;
+  /** Tells the other processes that the gateway tables changed (they call `refresh`). */
+  readonly announce?: () => Promise<void>;
+  readonly onError?: (err: unknown, context: string) => void;
+}
+
+/** `Example.COM:8080` → `example.com`; `[::1]:80` → `[::1]`. */
+export function normaliseHost(host: string): string {
+  const h = host.trim().toLowerCase();
+  if (h.startsWith('[')) {
+    const end = h.indexOf(']');
+    return end < 0 ? h : h.slice(0, end + 1);
+  }
+  const colon = h.indexOf(':');
+  return colon < 0 ? h : h.slice(0, colon);
+}
+
+/** Checks and normalises an upstream base URL (`http(s)://host[:port][/base]`, no query). */
+export function normaliseUpstreamUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw GatewayUpstreamInvalid({ url: JSON.stringify(url) });
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.search !== '' || u.hash !== '' || u.username !== '') {
+    throw GatewayUpstreamInvalid({ url: JSON.stringify(url) });
+  }
+  return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+}
+
+function issuePointer(i: PolicyIssue): string {
+  let p = '/body/levels';
+  if (i.level !== undefined) p += `/${i.level - 1}`;
+  if (i.entry !== undefined) p += `/divdata/${i.entry}`;
+  return p;
+}
+
+/**
+ * The gray gateway's state: upstreams, policy groups and host bindings in the store, and the
+ * compiled table the proxy reads. Every change is validated with the core engine first (a
+ * rejected change leaves the table in force untouched), written, then the table is rebuilt
+ * before the call returns, so the next request sees it; other processes rebuild on the bus.
+ */
+export class GatewayService {
+  #table: GatewayTable;
+  #queue: Promise<void> = Promise.resolve();
+  readonly #deps: GatewayServiceDeps;
+
+  constructor(deps: GatewayServiceDeps) {
+    this.#deps = deps;
+    this.#table = { hosts: new Map(), upstreams: this.#configUpstreams(), defaultUpstream: deps.defaultUpstream };
+  }
+
+  /** The table in force (a snapshot: never mutated). */
+  get table(): GatewayTable {
+    return this.#table;
+  }
+
+  #configUpstreams(): Map<string, readonly string[]> {
+    const m = new Map<string, readonly string[]>();
+    for (const [name, urls] of Object.entries(this.#deps.configUpstreams ?? {})) {
+      m.set(name, urls.map(normaliseUpstreamUrl));
+    }
+    return m;
+  }
+
+  /** Rebuilds the table from the store; calls are serialised so the last one wins. */
+  refresh(): Promise<void> {
+    const next = this.#queue.then(() => this.#rebuild());
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+
+  async #rebuild(): Promise<void> {
+    const { store } = this.#deps;
+    const [upstreamRows, hostRows] = await Promise.all([store.listUpstreams(), store.listHosts()]);
+    const upstreams = this.#configUpstreams();
+    for (const u of upstreamRows) upstreams.set(u.name, u.urls);
+    const hosts = new Map<string, { policyId: string; matcher: GatewayMatcher }>();
+    const compiled = new Map<string, GatewayMatcher>();
+    for (const b of hostRows) {
+      let matcher = compiled.get(b.policyId);
+      if (matcher === undefined) {
+        const group = await store.getPolicy(b.policyId);
+        if (group === undefined) continue;
+        try {
+          matcher = compilePolicyGroup(group.levels);
+        } catch (err) {
+          this.#deps.onError?.(err, `gateway policy ${b.policyId}`);
+          continue;
+        }
+        compiled.set(b.policyId, matcher);
+      }
+      hosts.set(b.host, { policyId: b.policyId, matcher });
+    }
+    this.#table = { hosts, upstreams, defaultUpstream: this.#deps.defaultUpstream };
+  }
+
+  async #changed(kind: string, key: string, data: unknown): Promise<void> {
+    await this.#deps.store.appendHistory({ kind, key, data, createdAt: this.#now() });
+    await this.refresh();
+    await this.#deps.announce?.().catch((err: unknown) => this.#deps.onError?.(err, 'gateway announce'));
+  }
+
+  #now(): string {
+    return this.#deps.clock.now().toISOString();
+  }
+
+  // Upstreams
+
+  async listUpstreams(): Promise<GatewayUpstream[]> {
+    return this.#deps.store.listUpstreams();
+  }
+
+  async getUpstream(name: string): Promise<GatewayUpstream> {
+    const u = await this.#deps.store.getUpstream(name);
+    if (u === undefined) throw GatewayUpstreamNotFound({ name });
+    return u;
+  }
+
+  async putUpstream(name: string, urls: readonly string[]): Promise<GatewayUpstream> {
+    const upstream: GatewayUpstream = { name, urls: urls.map(normaliseUpstreamUrl), updatedAt: this.#now() };
+    await this.#deps.store.putUpstream(upstream);
+    await this.#changed('upstream.put', name, { urls: upstream.urls });
+    return upstream;
+  }
+
+  async deleteUpstream(name: string): Promise<void> {
+    if (!(await this.#deps.store.deleteUpstream(name))) throw GatewayUpstreamNotFound({ name });
+    await this.#changed('upstream.delete', name, null);
+  }
+
+  // Policy groups
+
+  /** Validates `levels` with the core engine; throws HT_GATEWAY_POLICY_INVALID listing every error. */
+  validate(levels: readonly unknown[]): readonly Policy[] {
+    const issues = validatePolicyGroup(levels);
+    if (hasErrors(issues)) {
+      const errors = issues.filter((i) => i.severity === 'error');
+      throw GatewayPolicyInvalid(
+        { summary: errors.map((i) => (i.level !== undefined ? `level ${i.level}: ${i.message}` : i.message)).join('; ') },
+        { fields: errors.map((i) => ({ pointer: issuePointer(i), message: `${i.reason}: ${i.message}` })) },
+      );
+    }
+    const policies = levels as readonly Policy[];
+    try {
+      compilePolicyGroup(policies);
+    } catch (err) {
+      throw GatewayPolicyInvalid({ summary: err instanceof Error ? err.message : String(err) });
+    }
+    return policies;
+  }
+
+  async createPolicy(levels: readonly unknown[]): Promise<GatewayPolicyGroup> {
+    const policies = this.validate(levels);
+    const now = this.#now();
+    const group: GatewayPolicyGroup = { id: newId('gwp'), levels: policies, revision: 1, createdAt: now, updatedAt: now };
+    await this.#deps.store.insertPolicy(group);
+    await this.#deps.store.appendHistory({ kind: 'policy.create', key: group.id, data: { levels: policies }, createdAt: now });
+    return group;
+  }
+
+  async getPolicy(id: string): Promise<GatewayPolicyGroup> {
+    const g = await this.#deps.store.getPolicy(id);
+    if (g === undefined) throw GatewayPolicyNotFound({ id });
+    return g;
+  }
+
+  async deletePolicy(id: string): Promise<void> {
+    const bound = (await this.#deps.store.listHosts()).filter((h) => h.policyId === id).map((h) => h.host);
+    if (bound.length > 0) throw GatewayPolicyInUse({ id, hosts: bound.join(', ') });
+    if (!(await this.#deps.store.deletePolicy(id))) throw GatewayPolicyNotFound({ id });
+    await this.#changed('policy.delete', id, null);
+  }
+
+  // Host bindings
+
+  async listHosts(): Promise<GatewayHostBinding[]> {
+    return this.#deps.store.listHosts();
+  }
+
+  async getHost(host: string): Promise<GatewayHostBinding> {
+    const b = await this.#deps.store.getHost(normaliseHost(host));
+    if (b === undefined) throw GatewayHostNotFound({ host });
+    return b;
+  }
+
+  async bindHost(host: string, policyId: string): Promise<GatewayHostBinding> {
+    await this.getPolicy(policyId);
+    const binding: GatewayHostBinding = { host: normaliseHost(host), policyId, updatedAt: this.#now() };
+    await this.#deps.store.putHost(binding);
+    await this.#changed('host.put', binding.host, { policyId });
+    return binding;
+  }
+
+  async unbindHost(host: string): Promise<void> {
+    const h = normaliseHost(host);
+    if (!(await this.#deps.store.deleteHost(h))) throw GatewayHostNotFound({ host: h });
+    await this.#changed('host.delete', h, null);
+  }
+}

@@ -1,0 +1,104 @@
+import type { Policy } from '@halftone/core';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema.js';
+import { newId } from '../../platform/ids.js';
+import type { GatewayHostBinding, GatewayPolicyGroup, GatewayStore, GatewayUpstream } from './gateway-store.js';
+
+/** The gateway store on the shared SQL database (SQLite or PostgreSQL). */
+export function createSqlGatewayStore(db: Kysely<Database>): GatewayStore {
+  const toUpstream = (r: { name: string; urls: string; updated_at: string }): GatewayUpstream => ({
+    name: r.name,
+    urls: JSON.parse(r.urls) as string[],
+    updatedAt: r.updated_at,
+  });
+  const toPolicy = (r: {
+    id: string;
+    levels: string;
+    revision: number;
+    created_at: string;
+    updated_at: string;
+  }): GatewayPolicyGroup => ({
+    id: r.id,
+    levels: JSON.parse(r.levels) as Policy[],
+    revision: Number(r.revision),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  });
+  const toHost = (r: { host: string; policy_id: string; updated_at: string }): GatewayHostBinding => ({
+    host: r.host,
+    policyId: r.policy_id,
+    updatedAt: r.updated_at,
+  });
+  return {
+    async listUpstreams() {
+      const rows = await db.selectFrom('gateway_upstreams').selectAll().orderBy('name').execute();
+      return rows.map(toUpstream);
+    },
+    async getUpstream(name) {
+      const row = await db.selectFrom('gateway_upstreams').selectAll().where('name', '=', name).executeTakeFirst();
+      return row === undefined ? undefined : toUpstream(row);
+    },
+    async putUpstream(u) {
+      const row = { name: u.name, urls: JSON.stringify(u.urls), updated_at: u.updatedAt };
+      await db
+        .insertInto('gateway_upstreams')
+        .values(row)
+        .onConflict((oc) => oc.column('name').doUpdateSet({ urls: row.urls, updated_at: row.updated_at }))
+        .execute();
+    },
+    async deleteUpstream(name) {
+      const res = await db.deleteFrom('gateway_upstreams').where('name', '=', name).executeTakeFirst();
+      return Number(res.numDeletedRows) > 0;
+    },
+    async listPolicies() {
+      const rows = await db.selectFrom('gateway_policy_groups').selectAll().orderBy('id').execute();
+      return rows.map(toPolicy);
+    },
+    async getPolicy(id) {
+      const row = await db.selectFrom('gateway_policy_groups').selectAll().where('id', '=', id).executeTakeFirst();
+      return row === undefined ? undefined : toPolicy(row);
+    },
+    async insertPolicy(g) {
+      await db
+        .insertInto('gateway_policy_groups')
+        .values({
+          id: g.id,
+          levels: JSON.stringify(g.levels),
+          revision: g.revision,
+          created_at: g.createdAt,
+          updated_at: g.updatedAt,
+        })
+        .execute();
+    },
+    async deletePolicy(id) {
+      const res = await db.deleteFrom('gateway_policy_groups').where('id', '=', id).executeTakeFirst();
+      return Number(res.numDeletedRows) > 0;
+    },
+    async listHosts() {
+      const rows = await db.selectFrom('gateway_hosts').selectAll().orderBy('host').execute();
+      return rows.map(toHost);
+    },
+    async getHost(host) {
+      const row = await db.selectFrom('gateway_hosts').selectAll().where('host', '=', host).executeTakeFirst();
+      return row === undefined ? undefined : toHost(row);
+    },
+    async putHost(b) {
+      const row = { host: b.host, policy_id: b.policyId, updated_at: b.updatedAt };
+      await db
+        .insertInto('gateway_hosts')
+        .values(row)
+        .onConflict((oc) => oc.column('host').doUpdateSet({ policy_id: row.policy_id, updated_at: row.updated_at }))
+        .execute();
+    },
+    async deleteHost(host) {
+      const res = await db.deleteFrom('gateway_hosts').where('host', '=', host).executeTakeFirst();
+      return Number(res.numDeletedRows) > 0;
+    },
+    async appendHistory(e) {
+      await db
+        .insertInto('gateway_history')
+        .values({ id: newId('gwh'), kind: e.kind, key: e.key, data: JSON.stringify(e.data ?? null), created_at: e.createdAt })
+        .execute();
+    },
+  };
+}
