@@ -1,0 +1,151 @@
+import { type IncomingMessage, type Server, createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../test-app.test-helpers.js';
+import { endToEndHeaders } from './gateway-proxy.js';
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+interface Answer {
+  status: number;
+  headers: IncomingMessage['headers'];
+  text: string;
+  json: () => { code: string };
+}
+
+/** node:http, since fetch cannot set Host. */
+function send(base: string, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}${path}`, { method: opts.method ?? 'GET', headers: opts.headers ?? {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) as { code: string } });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+describe('gateway proxy', () => {
+  let t: TestApp;
+  let gw: Server;
+  let gwUrl: string;
+  const upstreams: Server[] = [];
+  const seen: Seen[] = [];
+
+  const upstream = async (name: string, delayMs = 0) => {
+    const s = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString() });
+        setTimeout(() => {
+          res.writeHead(200, { 'content-type': 'text/plain', connection: 'keep-alive, x-private', 'x-private': 'secret' });
+          res.end(name);
+        }, delayMs);
+      });
+    });
+    upstreams.push(s);
+    return listen(s);
+  };
+
+  beforeEach(async () => {
+    seen.length = 0;
+    const a = await upstream('a');
+    const b = await upstream('b');
+    const slow = await upstream('slow', 2_000);
+    t = await createTestApp({
+      HALFTONE_GATEWAY_UPSTREAMS: JSON.stringify({ a: [a], b: [`${b}/base`], slow: [slow], down: ['http://127.0.0.1:1'] }),
+      HALFTONE_GATEWAY_DEFAULT_UPSTREAM: 'a',
+      HALFTONE_GATEWAY_TIMEOUT_MS: '300',
+    });
+    gw = createServer((req, res) => void t.gatewayProxy.handle(req, res));
+    gwUrl = await listen(gw);
+  });
+  afterEach(async () => {
+    gw.closeAllConnections();
+    await new Promise((r) => gw.close(r));
+    for (const s of upstreams.splice(0)) {
+      s.closeAllConnections();
+      await new Promise((r) => s.close(r));
+    }
+    await t.close();
+  });
+
+  const bind = async (host: string, levels: unknown[]) => {
+    const p = await t.api.inject({ method: 'POST', url: '/admin/v1/gateway/policies', headers: t.admin, payload: { levels } });
+    expect(p.statusCode, p.body).toBe(201);
+    const res = await t.api.inject({ method: 'PUT', url: `/admin/v1/gateway/hosts/${host}`, headers: t.admin, payload: { policyId: p.json().id } });
+    expect(res.statusCode, res.body).toBe(200);
+  };
+
+  it('drops hop-by-hop headers and those Connection lists', () => {
+    expect(
+      endToEndHeaders({ connection: 'close, X-Foo', 'x-foo': '1', te: 'trailers', 'keep-alive': 'x', 'transfer-encoding': 'chunked', upgrade: 'h2c', 'proxy-connection': 'x', trailer: 'x', accept: 'a' }),
+    ).toEqual({ accept: 'a' });
+  });
+
+  it('routes by policy, falls back to the default, streams bodies and sets forwarding headers', async () => {
+    await bind('api.example.com', [
+      { divtype: 'uidsuffix', divdata: [{ suffix: '1', upstream: 'b' }] },
+      { divtype: 'arg_city', divdata: [{ city: 'BJ', upstream: 'b' }] },
+    ]);
+    const get = (path: string, headers: Record<string, string> = {}) =>
+      send(gwUrl, path, { headers: { host: 'api.example.com', ...headers } });
+
+    let res = await get('/x?y=1', { 'x-uid': '31' });
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('b');
+    expect(res.headers['x-halftone-upstream']).toBe('b');
+    expect(res.headers['x-private']).toBeUndefined();
+    expect(seen.at(-1)?.url).toBe('/base/x?y=1');
+    expect(seen.at(-1)?.headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(seen.at(-1)?.headers['x-forwarded-host']).toBe('api.example.com');
+    expect(seen.at(-1)?.headers['x-forwarded-proto']).toBe('http');
+
+    res = await get('/x', { 'x-uid': '32' });
+    expect(res.text).toBe('a');
+    res = await get('/x?city=BJ');
+    expect(res.text).toBe('b');
+    res = await send(gwUrl, '/x', { headers: { host: 'other.example.com', 'x-uid': '31' } });
+    expect(res.text).toBe('a'); // other host: no policy → default
+
+    const body = 'x'.repeat(200_000);
+    res = await send(gwUrl, '/post', { method: 'POST', body, headers: { host: 'api.example.com', 'x-uid': '1' } });
+    expect(res.text).toBe('b');
+    expect(seen.at(-1)).toMatchObject({ method: 'POST', body });
+  });
+
+  it('answers 502 for a down upstream, 504 for a slow one, 502 when there is no upstream', async () => {
+    await bind('down.example.com', [{ divtype: 'uidsuffix', divdata: [{ suffix: '1', upstream: 'down' }, { suffix: '2', upstream: 'slow' }] }]);
+    let res = await send(gwUrl, '/', { headers: { host: 'down.example.com', 'x-uid': '1' } });
+    expect(res.status).toBe(502);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(res.json().code).toBe('HT_GATEWAY_UPSTREAM_UNREACHABLE');
+    expect(res.headers['x-halftone-upstream']).toBe('down');
+
+    res = await send(gwUrl, '/', { headers: { host: 'down.example.com', 'x-uid': '2' } });
+    expect(res.status).toBe(504);
+    expect(res.json().code).toBe('HT_GATEWAY_UPSTREAM_TIMEOUT');
+
+    await t.close();
+    t = await createTestApp({ HALFTONE_GATEWAY_UPSTREAMS: '{}' });
+    res = await send(gwUrl, '/');
+    expect(res.status).toBe(502);
+    expect(res.json().code).toBe('HT_GATEWAY_NO_UPSTREAM');
+  });
+});
