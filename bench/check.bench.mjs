@@ -106,7 +106,15 @@ async function startServer(token) {
       : [path.join(ROOT, 'bench/server-child.mjs'), dataDir];
   // BENCH_PROFILE=DIR: the server child profiles its CPU during the check rounds only and writes
   // DIR/check-N.cpuprofile (see profile-hook.mjs; summarise with bench/profile-top.mjs).
-  const env = { ...process.env, HALFTONE_ADMIN_TOKEN: token, HALFTONE_LOG_LEVEL: 'warn' };
+  // No patch workers: with 1000 packages the devices' version pairs would keep a worker thread
+  // computing patches through every round, taking CPU from the route under test
+  // (BENCH_DELTA_WORKERS=1 measures with them).
+  const env = {
+    ...process.env,
+    HALFTONE_ADMIN_TOKEN: token,
+    HALFTONE_LOG_LEVEL: 'warn',
+    HALFTONE_DELTA_WORKERS: process.env.BENCH_DELTA_WORKERS ?? '0',
+  };
   if (PROFILE_DIR) {
     mkdirSync(PROFILE_DIR, { recursive: true });
     args.unshift('--import', pathToFileURL(path.join(ROOT, 'bench/profile-hook.mjs')).href);
