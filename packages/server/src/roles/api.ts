@@ -11,6 +11,8 @@ import { appRoutes } from '../slices/apps/app-routes.js';
 import type { AppService } from '../slices/apps/app-service.js';
 import { clientRoutes } from '../slices/client/client-routes.js';
 import { deltaRoutes } from '../slices/delta/delta-routes.js';
+import { abTestingAdminFor } from '../slices/gateway/abtesting-admin.js';
+import { abTestingRoutes } from '../slices/gateway/abtesting-routes.js';
 import { gatewayRoutes } from '../slices/gateway/gateway-routes.js';
 import type { GatewayService } from '../slices/gateway/gateway-service.js';
 import type { DeltaService } from '../slices/delta/delta-service.js';
@@ -100,6 +102,7 @@ export async function buildApiRole(deps: ApiRoleDeps): Promise<FastifyInstance> 
       publicUrl,
     });
     await scope.register(gatewayRoutes, { gateway: deps.gateway, requireAdmin });
+    await scope.register(abTestingRoutes, { admin: abTestingAdminFor(deps.gateway), requireAdmin });
   });
   await app.register(clientRoutes, {
     client: deps.client,

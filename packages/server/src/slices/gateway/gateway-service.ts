@@ -63,6 +63,21 @@ export function normaliseUpstreamUrl(url: string): string {
   return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
 }
 
+/**
+ * Host bindings whose policy id starts with this prefix are ABTestingGateway runtimes: the rest
+ * is a comma-separated list of policy-group ids whose levels are concatenated in that order
+ * (`ab-runtime:abp-0,abp-1`). An empty list is "bound but off" (divsteps 0); a missing member
+ * makes the host fall back to the default upstream (the reference's dangling runtime, SW-05).
+ */
+export const AB_RUNTIME_PREFIX = 'ab-runtime:';
+
+/** The member policy-group ids of an ABTestingGateway runtime binding, or undefined for a plain one. */
+export function runtimeMembers(policyId: string): string[] | undefined {
+  if (!policyId.startsWith(AB_RUNTIME_PREFIX)) return undefined;
+  const rest = policyId.slice(AB_RUNTIME_PREFIX.length);
+  return rest === '' ? [] : rest.split(',');
+}
+
 function issuePointer(i: PolicyIssue): string {
   let p = '/body/levels';
   if (i.level !== undefined) p += `/${i.level - 1}`;
@@ -116,10 +131,25 @@ export class GatewayService {
     for (const b of hostRows) {
       let matcher = compiled.get(b.policyId);
       if (matcher === undefined) {
-        const group = await store.getPolicy(b.policyId);
-        if (group === undefined) continue;
+        const members = runtimeMembers(b.policyId);
+        let levels: Policy[] | undefined;
+        if (members === undefined) {
+          const group = await store.getPolicy(b.policyId);
+          levels = group === undefined ? undefined : [...group.levels];
+        } else {
+          levels = [];
+          for (const id of members) {
+            const group = await store.getPolicy(id);
+            if (group === undefined) {
+              levels = undefined;
+              break;
+            }
+            levels.push(...group.levels);
+          }
+        }
+        if (levels === undefined) continue;
         try {
-          matcher = compilePolicyGroup(group.levels);
+          matcher = compilePolicyGroup(levels);
         } catch (err) {
           this.#deps.onError?.(err, `gateway policy ${b.policyId}`);
           continue;
@@ -186,10 +216,11 @@ export class GatewayService {
     return policies;
   }
 
-  async createPolicy(levels: readonly unknown[]): Promise<GatewayPolicyGroup> {
+  /** `id` is for the ABTestingGateway admin dialects (`abp-<n>`, `abg-<n>~…`); default: a new id. */
+  async createPolicy(levels: readonly unknown[], id?: string): Promise<GatewayPolicyGroup> {
     const policies = this.validate(levels);
     const now = this.#now();
-    const group: GatewayPolicyGroup = { id: newId('gwp'), levels: policies, revision: 1, createdAt: now, updatedAt: now };
+    const group: GatewayPolicyGroup = { id: id ?? newId('gwp'), levels: policies, revision: 1, createdAt: now, updatedAt: now };
     await this.#deps.store.insertPolicy(group);
     await this.#deps.store.appendHistory({ kind: 'policy.create', key: group.id, data: { levels: policies }, createdAt: now });
     return group;
@@ -202,10 +233,24 @@ export class GatewayService {
   }
 
   async deletePolicy(id: string): Promise<void> {
-    const bound = (await this.#deps.store.listHosts()).filter((h) => h.policyId === id).map((h) => h.host);
+    const bound = (await this.#deps.store.listHosts()).filter((h) => h.policyId === id || (runtimeMembers(h.policyId)?.includes(id) ?? false)).map((h) => h.host);
     if (bound.length > 0) throw GatewayPolicyInUse({ id, hosts: bound.join(', ') });
     if (!(await this.#deps.store.deletePolicy(id))) throw GatewayPolicyNotFound({ id });
     await this.#changed('policy.delete', id, null);
+  }
+
+  /**
+   * Deletes a policy group without the in-use check (ABTestingGateway's `policy_del`): hosts
+   * bound to it fall back to the default upstream. Returns whether it existed.
+   */
+  async removePolicy(id: string): Promise<boolean> {
+    if (!(await this.#deps.store.deletePolicy(id))) return false;
+    await this.#changed('policy.delete', id, null);
+    return true;
+  }
+
+  async listPolicies(): Promise<GatewayPolicyGroup[]> {
+    return this.#deps.store.listPolicies();
   }
 
   // Host bindings
@@ -226,6 +271,31 @@ export class GatewayService {
     await this.#deps.store.putHost(binding);
     await this.#changed('host.put', binding.host, { policyId });
     return binding;
+  }
+
+  /**
+   * Binds an ABTestingGateway runtime: the levels of `memberIds` in order (see
+   * {@link AB_RUNTIME_PREFIX}). The caller checks the members; the swap is one write.
+   */
+  async bindRuntime(host: string, memberIds: readonly string[]): Promise<GatewayHostBinding> {
+    const policyId = `${AB_RUNTIME_PREFIX}${memberIds.join(',')}`;
+    const binding: GatewayHostBinding = { host: normaliseHost(host), policyId, updatedAt: this.#now() };
+    await this.#deps.store.putHost(binding);
+    await this.#changed('host.put', binding.host, { policyId });
+    return binding;
+  }
+
+  /** The binding of a host, or undefined. */
+  async findHost(host: string): Promise<GatewayHostBinding | undefined> {
+    return this.#deps.store.getHost(normaliseHost(host));
+  }
+
+  /** Unbinds a host if it is bound; returns whether it was. */
+  async unbindHostIfBound(host: string): Promise<boolean> {
+    const h = normaliseHost(host);
+    if (!(await this.#deps.store.deleteHost(h))) return false;
+    await this.#changed('host.delete', h, null);
+    return true;
   }
 
   async unbindHost(host: string): Promise<void> {
