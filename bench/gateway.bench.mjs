@@ -343,6 +343,7 @@ console.log(
     JSON.stringify({ bench: 'gateway', node: nodeV, nginx: nginxV, seconds: SECONDS, rounds: ROUNDS, connections: CONNS, summary, ratioPolicy: +ratioPolicy.toFixed(4), ratioPlain: +ratioPlain.toFixed(4), diversionCost: +diversionCost.toFixed(4) }),
 );
 
+if (process.env.BENCH_DUMP) writeFileSync(process.env.BENCH_DUMP, gateway.output());
 await stop(gateway);
 await stop(nginx);
 await stop(upstream);

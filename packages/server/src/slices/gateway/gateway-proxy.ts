@@ -1,12 +1,11 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import {
   type GatewayRequestFeatures,
   rawQueryArg,
   resolveClientIp,
   singleHeaderValue,
 } from '@halftone/core';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import { toProblemDetails, PROBLEM_CONTENT_TYPE } from '../../platform/errors/error-handler.js';
 import type { HalftoneError } from '../../platform/errors/halftone-error.js';
 import { newId } from '../../platform/ids.js';
@@ -94,6 +93,93 @@ function stripMapped(ip: string): string {
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
 }
 
+interface Target {
+  readonly origin: string;
+  readonly basePath: string;
+  readonly pool: Pool;
+}
+
+/** Request headers the proxy sets itself (and `host`, which undici derives from the origin). */
+const REPLACED_REQUEST = new Set(['host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+
+/** Names listed in a `Connection` header value (lower-cased), or undefined when there are none. */
+function connectionListed(connection: string | string[] | undefined): Set<string> | undefined {
+  if (connection === undefined) return undefined;
+  let listed: Set<string> | undefined;
+  for (const v of Array.isArray(connection) ? connection : [connection]) {
+    for (const name of v.split(',')) {
+      const n = name.trim().toLowerCase();
+      if (n !== '' && !HOP_BY_HOP.has(n)) (listed ??= new Set()).add(n);
+    }
+  }
+  return listed;
+}
+
+/**
+ * The flat `[name, value, …]` list forwarded upstream: the end-to-end headers of the request
+ * (as `endToEndHeaders(req.headers, ['host'])` yields them) plus the X-Forwarded-* trio.
+ */
+function forwardedRequestHeaders(req: IncomingMessage): string[] {
+  const h = req.headers;
+  const listed = connectionListed(h.connection);
+  const out: string[] = [];
+  for (const name in h) {
+    const value = h[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || REPLACED_REQUEST.has(name)) continue;
+    if (listed !== undefined && listed.has(name)) continue;
+    if (typeof value === 'string') out.push(name, value);
+    else for (const v of value) out.push(name, v);
+  }
+  const xff = h['x-forwarded-for'];
+  const peer = req.socket.remoteAddress;
+  if (peer !== undefined) {
+    const ip = stripMapped(peer);
+    const prior = headerString(xff);
+    out.push('x-forwarded-for', prior === undefined ? ip : `${prior}, ${ip}`);
+  } else if (xff !== undefined && !listed?.has('x-forwarded-for')) {
+    out.push('x-forwarded-for', headerString(xff) as string);
+  }
+  const proto = h['x-forwarded-proto'];
+  out.push('x-forwarded-proto', headerString(proto) ?? 'http');
+  const host = headerString(h.host);
+  if (host !== undefined) out.push('x-forwarded-host', headerString(h['x-forwarded-host']) ?? host);
+  else if (h['x-forwarded-host'] !== undefined && !listed?.has('x-forwarded-host')) {
+    out.push('x-forwarded-host', headerString(h['x-forwarded-host']) as string);
+  }
+  return out;
+}
+
+/**
+ * The flat `[name, value, …]` list answered to the client from undici's raw upstream headers:
+ * lower-cased names minus hop-by-hop ones, those listed in `Connection` and `x-halftone-upstream`,
+ * then `x-halftone-upstream: <name>`.
+ */
+function forwardedResponseHeaders(raw: Buffer[], upstream: string): string[] {
+  const out: string[] = [];
+  let listed: Set<string> | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as Buffer).toString('latin1').toLowerCase();
+    const value = (raw[i + 1] as Buffer).toString('latin1');
+    if (name === 'connection') {
+      listed = connectionListed(value);
+      continue;
+    }
+    if (HOP_BY_HOP.has(name) || name === 'x-halftone-upstream') continue;
+    out.push(name, value);
+  }
+  if (listed !== undefined) {
+    let w = 0;
+    for (let i = 0; i < out.length; i += 2) {
+      if (listed.has(out[i] as string)) continue;
+      out[w++] = out[i] as string;
+      out[w++] = out[i + 1] as string;
+    }
+    out.length = w;
+  }
+  out.push('x-halftone-upstream', upstream);
+  return out;
+}
+
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /**
@@ -106,6 +192,8 @@ export class GatewayProxy {
   readonly #opts: GatewayProxyOptions;
   readonly #pools = new Map<string, Pool>();
   readonly #cursor = new Map<string, number>();
+  /** Parsed upstream URLs (origin, base path, pool), so the hot path builds no `URL`. */
+  readonly #targets = new Map<string, Target>();
   readonly #trusted: (peer: string | undefined) => boolean;
 
   constructor(opts: GatewayProxyOptions) {
@@ -139,10 +227,18 @@ export class GatewayProxy {
     return pool;
   }
 
-  #pick(name: string, urls: readonly string[]): URL {
+  #pick(name: string, urls: readonly string[]): Target {
     const i = this.#cursor.get(name) ?? 0;
     this.#cursor.set(name, (i + 1) % 1_000_000_007);
-    return new URL(urls[i % urls.length] as string);
+    const raw = urls[i % urls.length] as string;
+    let target = this.#targets.get(raw);
+    if (target === undefined) {
+      const url = new URL(raw);
+      target = { origin: url.origin, basePath: url.pathname === '/' ? '' : url.pathname, pool: this.#pool(url.origin) };
+      if (this.#targets.size >= 1024) this.#targets.clear();
+      this.#targets.set(raw, target);
+    }
+    return target;
   }
 
   #problem(res: ServerResponse, err: HalftoneError, upstream?: string): void {
@@ -159,54 +255,95 @@ export class GatewayProxy {
     res.writeHead(err.status, headers).end(body);
   }
 
-  /** Handles one request on the gateway port. */
-  readonly handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  #failed(req: IncomingMessage, res: ServerResponse, err: unknown, name: string, origin: string): void {
+    if (res.headersSent) {
+      // Mid-body failure: the status is gone, so cut the connection (the client sees a broken body).
+      res.destroy();
+      this.#opts.onError?.(err, `gateway upstream ${name}`);
+      return;
+    }
+    if (!req.complete) req.resume();
+    const code = (err as { code?: string }).code;
+    const cause = { cause: err, detail: `${origin}: ${err instanceof Error ? err.message : String(err)}` };
+    if (code !== undefined && TIMEOUT_CODES.has(code)) this.#problem(res, GatewayUpstreamTimeout({ name }, cause), name);
+    else this.#problem(res, GatewayUpstreamUnreachable({ name }, cause), name);
+  }
+
+  /**
+   * Handles one request on the gateway port: one undici `dispatch` whose handler writes the
+   * upstream's status, headers and body chunks straight to `res` (with backpressure), so the
+   * per-request path allocates no stream pipeline, AbortController or header objects.
+   */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const chosen = this.choose(req);
     if (chosen === undefined) {
       req.resume();
       this.#problem(res, GatewayNoUpstream());
-      return;
+      return Promise.resolve();
     }
-    const target = this.#pick(chosen.name, chosen.urls);
-    const headers = endToEndHeaders(req.headers, ['host']);
-    const peer = req.socket.remoteAddress;
-    const xff = headerString(req.headers['x-forwarded-for']);
-    if (peer !== undefined) headers['x-forwarded-for'] = xff === undefined ? stripMapped(peer) : `${xff}, ${stripMapped(peer)}`;
-    headers['x-forwarded-proto'] = headerString(req.headers['x-forwarded-proto']) ?? 'http';
-    const host = headerString(req.headers.host);
-    if (host !== undefined) headers['x-forwarded-host'] = headerString(req.headers['x-forwarded-host']) ?? host;
+    const name = chosen.name;
+    const target = this.#pick(name, chosen.urls);
     const hasBody =
       req.headers['content-length'] !== undefined
         ? req.headers['content-length'] !== '0'
         : req.headers['transfer-encoding'] !== undefined;
-    const basePath = target.pathname === '/' ? '' : target.pathname;
     const timeout = this.#opts.timeoutMs;
-    try {
-      const upstream = await this.#pool(target.origin).request({
-        method: (req.method ?? 'GET') as 'GET',
-        path: `${basePath}${req.url ?? '/'}`,
-        headers,
-        body: hasBody ? req : null,
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-      });
-      const out = endToEndHeaders(upstream.headers);
-      out['x-halftone-upstream'] = chosen.name;
-      res.writeHead(upstream.statusCode, out);
-      await pipeline(upstream.body, res);
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (res.headersSent) {
-        // Mid-body failure: the status is gone, so cut the connection (the client sees a broken body).
-        res.destroy();
-        this.#opts.onError?.(err, `gateway upstream ${chosen.name}`);
-        return;
+    return new Promise<void>((resolve) => {
+      let abort: ((err?: Error) => void) | undefined;
+      let done = false;
+      let resume: (() => void) | undefined;
+      const onDrain = (): void => resume?.();
+      const onClose = (): void => {
+        // The client went away before the upstream answer was complete: stop the upstream request.
+        if (!done) abort?.(new Error('client closed the connection'));
+      };
+      res.once('close', onClose);
+      const finish = (): void => {
+        done = true;
+        res.removeListener('close', onClose);
+        res.removeListener('drain', onDrain);
+        resolve();
+      };
+      const handler: Dispatcher.DispatchHandlers = {
+        onConnect: (a) => {
+          abort = a;
+        },
+        onHeaders: (statusCode, rawHeaders, r) => {
+          resume = r;
+          res.on('drain', onDrain);
+          res.writeHead(statusCode, forwardedResponseHeaders(rawHeaders as unknown as Buffer[], name));
+          return true;
+        },
+        onData: (chunk) => res.write(chunk),
+        onComplete: () => {
+          res.end();
+          finish();
+        },
+        onError: (err) => {
+          if (done) return;
+          finish();
+          this.#failed(req, res, err, name, target.origin);
+        },
+      };
+      try {
+        target.pool.dispatch(
+          {
+            method: (req.method ?? 'GET') as 'GET',
+            path: target.basePath === '' ? (req.url ?? '/') : `${target.basePath}${req.url ?? '/'}`,
+            headers: forwardedRequestHeaders(req),
+            body: hasBody ? req : null,
+            headersTimeout: timeout,
+            bodyTimeout: timeout,
+          },
+          handler,
+        );
+      } catch (err) {
+        if (!done) {
+          finish();
+          this.#failed(req, res, err, name, target.origin);
+        }
       }
-      if (!req.complete) req.resume();
-      const cause = { cause: err, detail: `${target.origin}: ${err instanceof Error ? err.message : String(err)}` };
-      if (code !== undefined && TIMEOUT_CODES.has(code)) this.#problem(res, GatewayUpstreamTimeout({ name: chosen.name }, cause), chosen.name);
-      else this.#problem(res, GatewayUpstreamUnreachable({ name: chosen.name }, cause), chosen.name);
-    }
+    });
   };
 
   async close(): Promise<void> {
