@@ -11,6 +11,7 @@ export interface ServeOptions {
   readonly gatewayPort?: number;
   readonly upstreams?: Record<string, string[]>;
   readonly defaultUpstream?: string;
+  readonly gatewayAdminCompat?: boolean;
 }
 
 /** The part of `@halftone/server` the CLI uses. */
@@ -72,6 +73,7 @@ export function registerServeCommand(program: Command, cwd: string, load: Server
     .addOption(new Option('--gateway-port <n>', 'start the gray gateway on this port').argParser(parsePort))
     .option('--upstream <name=urls>', 'gateway upstream NAME=URL[,URL…] (repeatable)', collectUpstream)
     .option('--default-upstream <name>', 'gateway upstream of requests no policy maps')
+    .option('--gateway-admin-compat', 'also serve the ABTestingGateway admin API on the gateway port (loopback peers only)')
     .action(
       async (opts: {
         data?: string;
@@ -80,6 +82,7 @@ export function registerServeCommand(program: Command, cwd: string, load: Server
         gatewayPort?: number;
         upstream?: Record<string, string[]>;
         defaultUpstream?: string;
+        gatewayAdminCompat?: boolean;
       }) => {
       const { serve } = await load();
       await serve({
@@ -89,6 +92,7 @@ export function registerServeCommand(program: Command, cwd: string, load: Server
         ...(opts.gatewayPort === undefined ? {} : { gatewayPort: opts.gatewayPort }),
         ...(opts.upstream === undefined ? {} : { upstreams: opts.upstream }),
         ...(opts.defaultUpstream === undefined ? {} : { defaultUpstream: opts.defaultUpstream }),
+        ...(opts.gatewayAdminCompat === true ? { gatewayAdminCompat: true } : {}),
       });
       },
     );

@@ -2,6 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { composeHalftone, type Halftone } from './compose.js';
 import { describeConfig, loadConfig } from './platform/config/load-config.js';
+import { abTestingAdminFor } from './slices/gateway/abtesting-admin.js';
+import { abTestingGatewayHandler } from './slices/gateway/abtesting-routes.js';
 import { VERSION } from './version.js';
 
 export interface ServeOptions {
@@ -19,6 +21,8 @@ export interface ServeOptions {
   readonly upstreams?: Readonly<Record<string, readonly string[]>> | undefined;
   /** The gateway's default upstream. */
   readonly defaultUpstream?: string | undefined;
+  /** Also serve the ABTestingGateway admin dialects on the gateway port (loopback peers, no token). */
+  readonly gatewayAdminCompat?: boolean | undefined;
 }
 
 export interface RunningHalftone extends Halftone {
@@ -45,6 +49,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningHalftone> {
   if (opts.gatewayPort !== undefined) gateway.port = opts.gatewayPort;
   if (opts.defaultUpstream !== undefined) gateway.defaultUpstream = opts.defaultUpstream;
   if (opts.upstreams !== undefined) gateway.upstreams = opts.upstreams;
+  if (opts.gatewayAdminCompat !== undefined) gateway.adminCompat = opts.gatewayAdminCompat;
   if (Object.keys(gateway).length > 0) overrides.gateway = gateway;
   const config = loadConfig({ env: opts.env ?? process.env, overrides });
   const halftone = await composeHalftone(config);
@@ -55,7 +60,11 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningHalftone> {
     address = await halftone.api.listen({ port: config.port, host: config.host });
     if (config.gateway.port !== undefined) {
       const proxy = halftone.gatewayProxy;
-      const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => void proxy.handle(req, res));
+      const compat = config.gateway.adminCompat ? abTestingGatewayHandler(abTestingAdminFor(halftone.gateway)) : undefined;
+      const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+        if (compat !== undefined && compat(req, res)) return;
+        void proxy.handle(req, res);
+      });
       gatewayServer = server;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);

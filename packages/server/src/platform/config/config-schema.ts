@@ -189,6 +189,13 @@ export const ConfigSchema = Type.Object(
           default: 30_000,
           description: 'Per-upstream timeout for the response headers and between body chunks.',
         }),
+        adminCompat: Type.Boolean({
+          default: false,
+          description:
+            'Also serve the ABTestingGateway admin dialects (`/ab_admin?action=…`, `/admin/policy/…`, ' +
+            '`/admin/runtime/…`) on the gateway port, to loopback peers only and without the admin ' +
+            'token, like the original. They are always served on the admin port, with the token.',
+        }),
       },
       { additionalProperties: false, description: 'The gray gateway.' },
     ),

@@ -41,6 +41,7 @@ describe('loadConfig', () => {
         upstreams: {},
         trustedProxies: ['127.0.0.1', '::1'],
         timeoutMs: 30_000,
+        adminCompat: false,
       },
     });
   });
@@ -60,6 +61,7 @@ describe('loadConfig', () => {
       defaultUpstream: 'a',
       trustedProxies: ['10.0.0.9', '127.0.0.1'],
       timeoutMs: 30_000,
+      adminCompat: false,
     });
     expect(loadConfig({ env: { HALFTONE_GATEWAY_TRUSTED_PROXIES: '["::1"]' } }).gateway.trustedProxies).toEqual(['::1']);
     const detail = (env: Record<string, string>) => {

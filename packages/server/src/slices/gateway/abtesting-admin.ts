@@ -139,7 +139,9 @@ function firstError(issues: readonly PolicyIssue[]): PolicyIssue | undefined {
 
 function throwIssue(issue: PolicyIssue): never {
   const code = abErrorCodeOf(issue.reason) ?? 50201;
-  throw new AbError(code, `${PREFIX_BY_CODE.get(code) ?? ''}${issue.message}`);
+  // The reference's text is exactly `unsupported divtype` (the engine names the divtype too).
+  const message = issue.reason === 'unknown_divtype' ? issue.message.replace(/unsupported divtype.*$/s, 'unsupported divtype') : issue.message;
+  throw new AbError(code, `${PREFIX_BY_CODE.get(code) ?? ''}${message}`);
 }
 
 /** `divdata` as the reference's `policy_get` shows it: raw Redis shapes. */
