@@ -107,6 +107,20 @@ describe('ABTestingGateway admin dialects', () => {
     expect(((await ab('action=policy_get&policyid=11')).data as { divtype: unknown }).divtype).toBe('uidsuffix');
   });
 
+  it('keeps long uids given as JSON numbers exactly (reference bug DIV-34 fixed)', async () => {
+    const res = await t.api.inject({
+      method: 'POST',
+      url: '/ab_admin?action=policy_set',
+      headers: t.admin,
+      payload: '{"divtype":"uidappoint","divdata":[{"uidset":[223456789012345678],"upstream":"beta2"}]}',
+    });
+    expect(res.json()).toEqual({ code: 200, desc: 'success  the id of new policy is 0' });
+    await ab('action=runtime_set&policyid=0&hostname=api.weibo.cn');
+    expect(route('api.weibo.cn', features('223456789012345678'))).toBe('beta2');
+    expect(route('api.weibo.cn', features('223456789012345680'))).toBeUndefined();
+    expect(((await ab('action=policy_get&policyid=0')).data as { divdata: unknown }).divdata).toEqual(['223456789012345678', 'beta2']);
+  });
+
   it('a failed runtime_set never binds, and a valid one swaps in one step', async () => {
     await ab('action=policy_set', suffixPolicy);
     await ab('action=policy_set', cityPolicy);

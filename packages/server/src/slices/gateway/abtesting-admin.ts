@@ -144,6 +144,42 @@ function throwIssue(issue: PolicyIssue): never {
   throw new AbError(code, `${PREFIX_BY_CODE.get(code) ?? ''}${message}`);
 }
 
+/**
+ * Quotes integer literals of more than 15 digits (outside strings) so they survive `JSON.parse`
+ * as their source text: a long uid given as a JSON number is stored exactly (the reference keeps
+ * 14 significant digits, DIV-34). Where a number is required (range bounds) the quoted value is
+ * then rejected as not a number instead of being silently rounded.
+ */
+export function quoteLongIntegers(json: string): string {
+  let out = '';
+  let i = 0;
+  let last = 0;
+  while (i < json.length) {
+    const ch = json[i] as string;
+    if (ch === '"') {
+      i++;
+      while (i < json.length && json[i] !== '"') i += json[i] === '\\' ? 2 : 1;
+      i++;
+      continue;
+    }
+    if ((ch >= '0' && ch <= '9') || ch === '-') {
+      let j = i + (ch === '-' ? 1 : 0);
+      while (j < json.length && (json[j] as string) >= '0' && (json[j] as string) <= '9') j++;
+      const digits = j - i - (ch === '-' ? 1 : 0);
+      let k = j;
+      while (k < json.length && /[0-9.eE+-]/.test(json[k] as string)) k++;
+      if (digits > 15 && k === j) {
+        out += `${json.slice(last, i)}"${json.slice(i, j)}"`;
+        last = j;
+      }
+      i = Math.max(k, i + 1);
+      continue;
+    }
+    i++;
+  }
+  return out + json.slice(last);
+}
+
 /** `divdata` as the reference's `policy_get` shows it: raw Redis shapes. */
 function rawDivdata(p: Policy): unknown {
   switch (p.divtype) {
@@ -318,7 +354,7 @@ export class AbTestingAdmin {
   #parseBody(body: string): unknown {
     if (body.trim() === '') fail('PARAMETER_NONE', 'postData');
     try {
-      return JSON.parse(body) as unknown;
+      return JSON.parse(quoteLongIntegers(body)) as unknown;
     } catch {
       return fail('PARAMETER_ERROR', 'postData is not a json string');
     }
