@@ -121,6 +121,17 @@ describe('ABTestingGateway admin dialects', () => {
     expect(((await ab('action=policy_get&policyid=0')).data as { divdata: unknown }).divdata).toEqual(['223456789012345678', 'beta2']);
   });
 
+  it('never reuses policy or group ids, so a dangling runtime stays dangling', async () => {
+    await ab('action=policy_set', suffixPolicy); // 0
+    await ab('action=runtime_set&policyid=0&hostname=api.weibo.cn');
+    await ab('action=policy_del&policyid=0');
+    expect((await ab('action=policy_set', cityPolicy)).desc).toBe('success  the id of new policy is 1');
+    expect(t.gateway.table.hosts.has('api.weibo.cn')).toBe(false);
+    expect((await ab('action=policygroup_set', { '1': cityPolicy })).data).toEqual({ groupid: 0, group: [2] });
+    await ab('action=policygroup_del&policygroupid=0');
+    expect((await ab('action=policygroup_set', { '1': cityPolicy })).data).toEqual({ groupid: 1, group: [3] });
+  });
+
   it('a failed runtime_set never binds, and a valid one swaps in one step', async () => {
     await ab('action=policy_set', suffixPolicy);
     await ab('action=policy_set', cityPolicy);

@@ -421,20 +421,24 @@ export class AbTestingAdmin {
     return (await this.#groups()).find((g) => g.gid === gid);
   }
 
+  // Ids are never reused, like the reference's INCR counters: a dangling runtime must not come
+  // back to life when a new policy gets the id of a deleted one. The counters are the highest id
+  // ever created (the change log keeps deleted ones).
   async #nextPolicyId(): Promise<number> {
     let max = -1;
-    for (const g of await this.#gateway.listPolicies()) {
-      const m = POLICY_RE.exec(g.id);
+    for (const id of await this.#gateway.createdPolicyIds('abp-')) {
+      const m = POLICY_RE.exec(id);
       if (m !== null) max = Math.max(max, Number(m[1]));
-      const gm = GROUP_RE.exec(g.id);
-      if (gm !== null && gm[2] !== '') for (const x of (gm[2] as string).split('.')) max = Math.max(max, Number(x));
     }
     return max + 1;
   }
 
   async #nextGroupId(): Promise<number> {
     let max = -1;
-    for (const g of await this.#groups()) max = Math.max(max, g.gid);
+    for (const id of await this.#gateway.createdPolicyIds('abg-')) {
+      const m = GROUP_RE.exec(id);
+      if (m !== null) max = Math.max(max, Number(m[1]));
+    }
     return max + 1;
   }
 

@@ -127,6 +127,7 @@ function failingStore(): GatewayStore {
     putHost: down,
     deleteHost: down,
     appendHistory: down,
+    historyKeys: down,
   };
 }
 

@@ -249,6 +249,11 @@ export class GatewayService {
     return true;
   }
 
+  /** Ids of every policy group ever created whose id starts with `prefix` (deleted ones included). */
+  async createdPolicyIds(prefix: string): Promise<string[]> {
+    return this.#deps.store.historyKeys('policy.create', prefix);
+  }
+
   async listPolicies(): Promise<GatewayPolicyGroup[]> {
     return this.#deps.store.listPolicies();
   }

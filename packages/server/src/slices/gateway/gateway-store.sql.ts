@@ -1,5 +1,5 @@
 import type { Policy } from '@halftone/core';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import { newId } from '../../platform/ids.js';
 import type { GatewayHostBinding, GatewayPolicyGroup, GatewayStore, GatewayUpstream } from './gateway-store.js';
@@ -93,6 +93,16 @@ export function createSqlGatewayStore(db: Kysely<Database>): GatewayStore {
     async deleteHost(host) {
       const res = await db.deleteFrom('gateway_hosts').where('host', '=', host).executeTakeFirst();
       return Number(res.numDeletedRows) > 0;
+    },
+    async historyKeys(kind, prefix) {
+      const escaped = prefix.replace(/[\\%_]/g, (c) => `\\${c}`);
+      const rows = await db
+        .selectFrom('gateway_history')
+        .select('key')
+        .where('kind', '=', kind)
+        .where(sql<boolean>`key like ${`${escaped}%`} escape '\\'`)
+        .execute();
+      return rows.map((r) => r.key);
     },
     async appendHistory(e) {
       await db

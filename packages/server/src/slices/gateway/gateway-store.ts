@@ -49,4 +49,6 @@ export interface GatewayStore {
   deleteHost(host: string): Promise<boolean>;
 
   appendHistory(entry: GatewayHistoryEntry): Promise<void>;
+  /** The keys of every history entry of `kind` whose key starts with `prefix` (ever, deleted ones included). */
+  historyKeys(kind: string, prefix: string): Promise<string[]>;
 }
