@@ -16,7 +16,17 @@
  * member policies (GRP-10); a successful `runtime_set` swaps the binding in one write (the old one
  * is still removed when the set fails, as documented, RT-06); more than 9 levels can be bound
  * (RT-11); policies are validated fully before anything is written (ADM-21); changes reach the
- * proxy before the call returns (no 60–120 s cache window).
+ * proxy before the call returns (no 60–120 s cache window); uids given as JSON numbers of more
+ * than 15 digits keep their source text (DIV-34).
+ *
+ * Other deliberate differences: validation is the core engine's (stricter where the reference
+ * raised a Lua error, 40201, or wrote half a policy: such input is 50201 here); `policygroup_get`
+ * of a missing group answers `group: []` (the reference's Lua `{}`); hostnames are runtime keys
+ * after lower-casing and dropping a port; responses carry `content-type: application/json`;
+ * any store failure is 50301 `redis connect error for <message>`; `divsteps` deeper than the
+ * group is 50104 `divsteps is deeper than policyGroupID` (text not recorded in the reference).
+ * v1.0 calls take the runtime key from `hostname`, else `domain_name`, else the request's Host
+ * (the original used the admin server's `$domain_name`), and bind one level only.
  */
 import {
   type Policy,
@@ -120,6 +130,20 @@ function userInfoModule(divtype: string): string {
       return `halftone.userinfo.${divtype}`;
   }
 }
+
+const KNOWN_ACTIONS = new Set([
+  'policy_check',
+  'policy_set',
+  'policy_get',
+  'policy_del',
+  'policygroup_check',
+  'policygroup_set',
+  'policygroup_get',
+  'policygroup_del',
+  'runtime_set',
+  'runtime_get',
+  'runtime_del',
+]);
 
 const policyKey = (n: number) => `abp-${n}`;
 const GROUP_RE = /^abg-(\d+)~([\d.]*)$/;
@@ -286,6 +310,9 @@ export class AbTestingAdmin {
 
   async #dispatch(action: string | null, call: AbAdminCall): Promise<AbEnvelope> {
     const q = call.query;
+    // The reference connects to Redis before every action: with the store down, even a
+    // policy_check answers 50301 (STORE-02).
+    if (action !== null && KNOWN_ACTIONS.has(action)) await this.#gateway.findHost('ab-admin.ping');
     switch (action) {
       case 'policy_check':
         this.#checkPolicy(call.body);

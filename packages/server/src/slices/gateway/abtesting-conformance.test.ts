@@ -144,6 +144,22 @@ describe('ABTestingGateway conformance: admin cases over HTTP', () => {
     expect(adminCases.length).toBeGreaterThan(20);
   });
 
+  it('with the store down every known action answers 50301, an unknown one 50501', async () => {
+    const app = Fastify();
+    await app.register(abTestingRoutes, { admin: new AbTestingAdmin(new GatewayService({ store: failingStore(), clock: systemClock })) });
+    try {
+      const inject = injector(app, {});
+      for (const action of ['policy_check', 'policy_set', 'policygroup_check', 'policy_get&policyid=0', 'runtime_del&hostname=a']) {
+        const res = await inject({ method: 'POST', path: `/ab_admin?action=${action}`, body: { divtype: 'uidsuffix', divdata: [] } });
+        expect(JSON.parse(res.body), action).toEqual({ code: 50301, desc: 'redis connect error for connect ECONNREFUSED 127.0.0.1:6379' });
+      }
+      const res = await inject({ path: '/ab_admin?action=bogus' });
+      expect(JSON.parse(res.body)).toEqual({ code: 50501, desc: 'error during action of bogus' });
+    } finally {
+      await app.close();
+    }
+  });
+
   for (const c of adminCases) {
     const needsStoreDown = c.setup.some((s) => s.type === 'stopStore');
     it(`${c.id} ${c.title}`, async () => {
