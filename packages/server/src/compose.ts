@@ -198,6 +198,7 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       gateway,
       trustedProxies: config.gateway.trustedProxies,
       timeoutMs: config.gateway.timeoutMs,
+      locations: config.gateway.locations,
       onError: (err, context) => onError(err, context),
     });
     closers.unshift(async () => {

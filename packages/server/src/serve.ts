@@ -23,6 +23,8 @@ export interface ServeOptions {
   readonly defaultUpstream?: string | undefined;
   /** Also serve the ABTestingGateway admin dialects on the gateway port (loopback peers, no token). */
   readonly gatewayAdminCompat?: boolean | undefined;
+  /** Location-level runtime keys of the gateway (see `gateway.locations`). */
+  readonly gatewayLocations?: readonly { readonly pattern: string; readonly suffix: string }[] | undefined;
 }
 
 export interface RunningHalftone extends Halftone {
@@ -50,6 +52,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningHalftone> {
   if (opts.defaultUpstream !== undefined) gateway.defaultUpstream = opts.defaultUpstream;
   if (opts.upstreams !== undefined) gateway.upstreams = opts.upstreams;
   if (opts.gatewayAdminCompat !== undefined) gateway.adminCompat = opts.gatewayAdminCompat;
+  if (opts.gatewayLocations !== undefined) gateway.locations = opts.gatewayLocations;
   if (Object.keys(gateway).length > 0) overrides.gateway = gateway;
   const config = loadConfig({ env: opts.env ?? process.env, overrides });
   const halftone = await composeHalftone(config);

@@ -184,6 +184,24 @@ export const ConfigSchema = Type.Object(
             'Peer IPs whose `X-Real-IP` / `X-Forwarded-For` headers are believed, as JSON or ' +
             'comma-separated.',
         }),
+        locations: Type.Array(
+          Type.Object(
+            {
+              pattern: Type.String({ minLength: 1 }),
+              suffix: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }),
+            },
+            { additionalProperties: false },
+          ),
+          {
+            default: [],
+            description:
+              'Location-level runtime keys, as JSON: `[{"pattern":"/abc/(i|f)/","suffix":".abc"}]`. A request ' +
+              'whose path (without the query) matches `pattern` (a case-insensitive regular expression, ' +
+              'like nginx `location ~*`; the first match wins) is diverted by the binding of ' +
+              '`<host><suffix>` (e.g. `api.weibo.cn.abc`) instead of `<host>`, and goes to the default ' +
+              'upstream when that key has none — the ABTestingGateway `$hostkey` of a location.',
+          },
+        ),
         timeoutMs: Type.Integer({
           minimum: 1,
           default: 30_000,

@@ -40,6 +40,7 @@ describe('loadConfig', () => {
       gateway: {
         upstreams: {},
         trustedProxies: ['127.0.0.1', '::1'],
+        locations: [],
         timeoutMs: 30_000,
         adminCompat: false,
       },
@@ -53,6 +54,7 @@ describe('loadConfig', () => {
         HALFTONE_GATEWAY_UPSTREAMS: '{"a":["http://10.0.0.1:80"],"b":["http://10.0.0.2:80","http://10.0.0.3:80"]}',
         HALFTONE_GATEWAY_DEFAULT_UPSTREAM: 'a',
         HALFTONE_GATEWAY_TRUSTED_PROXIES: '10.0.0.9, 127.0.0.1',
+        HALFTONE_GATEWAY_LOCATIONS: '[{"pattern":"/abc/(i|f)/","suffix":".abc"}]',
       },
     });
     expect(config.gateway).toEqual({
@@ -60,6 +62,7 @@ describe('loadConfig', () => {
       upstreams: { a: ['http://10.0.0.1:80'], b: ['http://10.0.0.2:80', 'http://10.0.0.3:80'] },
       defaultUpstream: 'a',
       trustedProxies: ['10.0.0.9', '127.0.0.1'],
+      locations: [{ pattern: '/abc/(i|f)/', suffix: '.abc' }],
       timeoutMs: 30_000,
       adminCompat: false,
     });

@@ -86,7 +86,20 @@ export interface GatewayProxyOptions {
   readonly trustedProxies: readonly string[];
   /** Headers and inter-chunk body timeout of each upstream request. */
   readonly timeoutMs: number;
+  /**
+   * Location-level runtime keys (the ABTestingGateway `$hostkey` of a location): a request whose
+   * path matches `pattern` (case-insensitive, like nginx `location ~*`; first match wins) is
+   * diverted by the binding of `<host><suffix>` instead of `<host>`.
+   */
+  readonly locations?: readonly GatewayLocation[];
   readonly onError?: (err: unknown, context: string) => void;
+}
+
+export interface GatewayLocation {
+  /** Regular expression over the request path without the query (case-insensitive). */
+  readonly pattern: string;
+  /** Appended to the normalised host to form the runtime key, e.g. `.abc`. */
+  readonly suffix: string;
 }
 
 function stripMapped(ip: string): string {
@@ -195,18 +208,33 @@ export class GatewayProxy {
   /** Parsed upstream URLs (origin, base path, pool), so the hot path builds no `URL`. */
   readonly #targets = new Map<string, Target>();
   readonly #trusted: (peer: string | undefined) => boolean;
+  readonly #locations: readonly { readonly re: RegExp; readonly suffix: string }[];
 
   constructor(opts: GatewayProxyOptions) {
     this.#opts = opts;
+    this.#locations = (opts.locations ?? []).map((l) => ({ re: new RegExp(l.pattern, 'i'), suffix: l.suffix }));
     const trusted = new Set(opts.trustedProxies.map(stripMapped));
     this.#trusted = (peer) => peer !== undefined && trusted.has(stripMapped(peer));
+  }
+
+  /**
+   * The key of the host binding that diverts a request: the normalised `Host`, plus the suffix of
+   * the first configured location whose pattern matches the path (e.g. `api.weibo.cn.abc`).
+   */
+  runtimeKey(req: IncomingMessage): string {
+    const host = normaliseHost(headerString(req.headers.host) ?? '');
+    if (this.#locations.length === 0) return host;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    for (const l of this.#locations) if (l.re.test(path)) return host + l.suffix;
+    return host;
   }
 
   /** The upstream name a request goes to, or undefined when none. */
   choose(req: IncomingMessage): { name: string; urls: readonly string[] } | undefined {
     const table = this.#opts.gateway.table;
-    const host = normaliseHost(headerString(req.headers.host) ?? '');
-    const binding = table.hosts.get(host);
+    const binding = table.hosts.get(this.runtimeKey(req));
     let name: string | undefined;
     if (binding !== undefined) name = binding.matcher(requestFeatures(req, this.#trusted))?.upstream;
     let urls = name === undefined ? undefined : table.upstreams.get(name);
