@@ -2,7 +2,7 @@ import { type IncomingMessage, type Server, createServer, request } from 'node:h
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test-app.test-helpers.js';
-import { endToEndHeaders } from './gateway-proxy.js';
+import { endToEndHeaders, GatewayProxy } from './gateway-proxy.js';
 
 interface Seen {
   method: string;
@@ -92,6 +92,37 @@ describe('gateway proxy', () => {
     const res = await t.api.inject({ method: 'PUT', url: `/admin/v1/gateway/hosts/${host}`, headers: t.admin, payload: { policyId: p.json().id } });
     expect(res.statusCode, res.body).toBe(200);
   };
+
+  it('maps a configured location to the runtime key <host><suffix> (first match, case-insensitive, path only)', async () => {
+    const table = {
+      hosts: new Map<string, { matcher: () => { upstream: string } | undefined }>([
+        ['api.weibo.cn', { matcher: () => ({ upstream: 'root' }) }],
+      ]),
+      upstreams: new Map([
+        ['root', ['http://127.0.0.1:1']],
+        ['stable', ['http://127.0.0.1:2']],
+      ]),
+      defaultUpstream: 'stable',
+    };
+    const proxy = new GatewayProxy({
+      gateway: { table } as unknown as ConstructorParameters<typeof GatewayProxy>[0]['gateway'],
+      trustedProxies: [],
+      timeoutMs: 1000,
+      locations: [
+        { pattern: '/abc/(i|f)/', suffix: '.abc' },
+        { pattern: '^/abc/', suffix: '.other' },
+      ],
+    });
+    const req = (url: string, host = 'API.weibo.cn:8030') =>
+      ({ url, headers: { host }, socket: { remoteAddress: '127.0.0.1' } }) as unknown as IncomingMessage;
+    expect(proxy.runtimeKey(req('/abc/I/x?y=1'))).toBe('api.weibo.cn.abc');
+    expect(proxy.runtimeKey(req('/abc/z'))).toBe('api.weibo.cn.other');
+    expect(proxy.runtimeKey(req('/x?q=/abc/i/'))).toBe('api.weibo.cn');
+    expect(proxy.choose(req('/'))?.name).toBe('root');
+    // The location has its own key: no binding there means the default, not the host's binding.
+    expect(proxy.choose(req('/abc/i/x'))?.name).toBe('stable');
+    await proxy.close();
+  });
 
   it('drops hop-by-hop headers and those Connection lists', () => {
     expect(
