@@ -218,6 +218,7 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       blobs,
       deltas,
       gateway,
+      gatewayMetrics: gatewayProxy.metrics,
       packageStore,
     });
     closers.unshift(() => api.close());

@@ -13,6 +13,7 @@ import { clientRoutes } from '../slices/client/client-routes.js';
 import { deltaRoutes } from '../slices/delta/delta-routes.js';
 import { abTestingAdminFor } from '../slices/gateway/abtesting-admin.js';
 import { abTestingRoutes } from '../slices/gateway/abtesting-routes.js';
+import type { GatewayMetrics } from '../slices/gateway/gateway-metrics.js';
 import { gatewayRoutes } from '../slices/gateway/gateway-routes.js';
 import type { GatewayService } from '../slices/gateway/gateway-service.js';
 import type { DeltaService } from '../slices/delta/delta-service.js';
@@ -33,6 +34,8 @@ export interface ApiRoleDeps {
   readonly client: ClientService;
   readonly deltas: DeltaService;
   readonly gateway: GatewayService;
+  /** Served at `/admin/v1/gateway/metrics` (admin token). */
+  readonly gatewayMetrics?: GatewayMetrics;
   readonly packageStore: Pick<PackageStore, 'findPackagesByVersion'>;
   readonly index: Pick<ReleaseIndex, 'appIdForKey'>;
   readonly blobs: BlobReader;
@@ -101,7 +104,7 @@ export async function buildApiRole(deps: ApiRoleDeps): Promise<FastifyInstance> 
       requireAdmin,
       publicUrl,
     });
-    await scope.register(gatewayRoutes, { gateway: deps.gateway, requireAdmin });
+    await scope.register(gatewayRoutes, { gateway: deps.gateway, metrics: deps.gatewayMetrics, requireAdmin });
     await scope.register(abTestingRoutes, { admin: abTestingAdminFor(deps.gateway), requireAdmin });
   });
   await app.register(clientRoutes, {

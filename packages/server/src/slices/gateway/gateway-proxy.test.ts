@@ -2,7 +2,7 @@ import { type IncomingMessage, type Server, createServer, request } from 'node:h
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test-app.test-helpers.js';
-import { endToEndHeaders, GatewayProxy } from './gateway-proxy.js';
+import { endToEndHeaders, GatewayProxy, isLoopback } from './gateway-proxy.js';
 
 interface Seen {
   method: string;
@@ -178,5 +178,76 @@ describe('gateway proxy', () => {
     res = await send(gwUrl, '/');
     expect(res.status).toBe(502);
     expect(res.json().code).toBe('HT_GATEWAY_NO_UPSTREAM');
+  });
+  it('counts proxied requests per upstream, policy and status class, with latency', async () => {
+    await bind('api.example.com', [{ divtype: 'uidsuffix', divdata: [{ suffix: '1', upstream: 'b' }] }]);
+    const policyId = (await t.gateway.getHost('api.example.com')).policyId;
+    await send(gwUrl, '/x', { headers: { host: 'api.example.com', 'x-uid': '1' } });
+    await send(gwUrl, '/x', { headers: { host: 'api.example.com', 'x-uid': '1' } });
+    await send(gwUrl, '/x', { headers: { host: 'other.example.com' } });
+    const text = await t.gatewayProxy.metrics.text();
+    expect(text).toContain(`halftone_gateway_requests_total{upstream="b",policy="${policyId}",code_class="2xx"} 2`);
+    expect(text).toContain('halftone_gateway_requests_total{upstream="a",policy="none",code_class="2xx"} 1');
+    expect(text).toContain('halftone_gateway_request_duration_seconds_count{upstream="b"} 2');
+    expect(text).toContain('halftone_gateway_policy_store_ok 1');
+    expect(text).toMatch(/halftone_gateway_policy_table_age_seconds \d/);
+
+    // Served on the gateway port to loopback peers, and on the admin API with the token.
+    const res = await send(gwUrl, '/metrics', { headers: { host: 'api.example.com' } });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toContain('text/plain');
+    expect(res.text).toContain('halftone_gateway_requests_total{upstream="b"');
+    const admin = await t.api.inject({ method: 'GET', url: '/admin/v1/gateway/metrics', headers: t.admin });
+    expect(admin.statusCode).toBe(200);
+    expect(admin.body).toContain('halftone_gateway_upstream_errors_total');
+    expect((await t.api.inject({ method: 'GET', url: '/admin/v1/gateway/metrics' })).statusCode).toBe(401);
+  });
+
+  it('counts upstream errors on 502 and 504, and no_upstream', async () => {
+    await bind('down.example.com', [{ divtype: 'uidsuffix', divdata: [{ suffix: '1', upstream: 'down' }, { suffix: '2', upstream: 'slow' }] }]);
+    expect((await send(gwUrl, '/', { headers: { host: 'down.example.com', 'x-uid': '1' } })).status).toBe(502);
+    expect((await send(gwUrl, '/', { headers: { host: 'down.example.com', 'x-uid': '2' } })).status).toBe(504);
+    const text = await t.gatewayProxy.metrics.text();
+    expect(text).toContain('halftone_gateway_upstream_errors_total{upstream="down",kind="unreachable"} 1');
+    expect(text).toContain('halftone_gateway_upstream_errors_total{upstream="slow",kind="timeout"} 1');
+    expect(text).toMatch(/halftone_gateway_requests_total\{upstream="down",policy="[^"]+",code_class="5xx"\} 1/);
+    expect(text).toMatch(/halftone_gateway_requests_total\{upstream="slow",policy="[^"]+",code_class="5xx"\} 1/);
+
+    const empty = new GatewayProxy({
+      gateway: { table: { hosts: new Map(), upstreams: new Map(), defaultUpstream: undefined } },
+      trustedProxies: [],
+      timeoutMs: 1000,
+    });
+    const s = createServer((req, res) => void empty.handle(req, res));
+    const url = await listen(s);
+    try {
+      expect((await send(url, '/')).status).toBe(502);
+      const m = await empty.metrics.text();
+      expect(m).toContain('halftone_gateway_upstream_errors_total{upstream="none",kind="no_upstream"} 1');
+      expect(m).toContain('halftone_gateway_requests_total{upstream="none",policy="none",code_class="5xx"} 1');
+    } finally {
+      s.closeAllConnections();
+      await new Promise((r) => s.close(r));
+      await empty.close();
+    }
+  });
+
+  it('answers /healthz itself for loopback peers', async () => {
+    const res = await send(gwUrl, '/healthz', { headers: { host: 'api.example.com' } });
+    expect(res.status).toBe(200);
+    expect(res.headers['x-halftone-upstream']).toBeUndefined();
+    const body = JSON.parse(res.text) as { ok: boolean; policies: { loadedAt: string; storeOk: boolean; revision: number }; upstreams: string[] };
+    expect(body.ok).toBe(true);
+    expect(body.policies.storeOk).toBe(true);
+    expect(typeof body.policies.loadedAt).toBe('string');
+    expect(body.policies.revision).toBeGreaterThan(0);
+    expect(body.upstreams.sort()).toEqual(['a', 'b', 'down', 'slow']);
+    // Other paths (and a query) are proxied as usual.
+    expect((await send(gwUrl, '/healthz?x=1', { headers: { host: 'x' } })).headers['x-halftone-upstream']).toBe('a');
+    expect(isLoopback('127.0.0.1')).toBe(true);
+    expect(isLoopback('::1')).toBe(true);
+    expect(isLoopback('::ffff:127.0.0.1')).toBe(true);
+    expect(isLoopback('10.0.0.1')).toBe(false);
+    expect(isLoopback(undefined)).toBe(false);
   });
 });

@@ -10,7 +10,8 @@ import { toProblemDetails, PROBLEM_CONTENT_TYPE } from '../../platform/errors/er
 import type { HalftoneError } from '../../platform/errors/halftone-error.js';
 import { newId } from '../../platform/ids.js';
 import { GatewayNoUpstream, GatewayUpstreamTimeout, GatewayUpstreamUnreachable } from './gateway-errors.js';
-import { type GatewayService, normaliseHost } from './gateway-service.js';
+import { GatewayMetrics, NO_LABEL } from './gateway-metrics.js';
+import { type GatewayService, type GatewayTableStatus, normaliseHost } from './gateway-service.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded in either direction. */
 const HOP_BY_HOP = new Set([
@@ -81,7 +82,9 @@ export function requestFeatures(req: IncomingMessage, trusted: (peer: string | u
 }
 
 export interface GatewayProxyOptions {
-  readonly gateway: Pick<GatewayService, 'table'>;
+  readonly gateway: Pick<GatewayService, 'table'> & Partial<Pick<GatewayService, 'status'>>;
+  /** Where requests are counted (default: a new GatewayMetrics over `gateway`). */
+  readonly metrics?: GatewayMetrics;
   /** Peers whose X-Real-IP / X-Forwarded-For are believed. */
   readonly trustedProxies: readonly string[];
   /** Headers and inter-chunk body timeout of each upstream request. */
@@ -105,6 +108,14 @@ export interface GatewayLocation {
 function stripMapped(ip: string): string {
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
 }
+
+/** Whether a peer address is a loopback one (127.0.0.0/8, ::1, ::ffff:127.x). */
+export function isLoopback(peer: string | undefined): boolean {
+  if (peer === undefined) return false;
+  return peer === '::1' || peer.startsWith('127.') || peer.startsWith('::ffff:127.');
+}
+
+const NO_STATUS: GatewayTableStatus = { loadedAt: undefined, revision: 0, storeOk: true };
 
 interface Target {
   readonly origin: string;
@@ -209,9 +220,14 @@ export class GatewayProxy {
   readonly #targets = new Map<string, Target>();
   readonly #trusted: (peer: string | undefined) => boolean;
   readonly #locations: readonly { readonly re: RegExp; readonly suffix: string }[];
+  /** Request counters, latency histogram, upstream errors and policy-table gauges. */
+  readonly metrics: GatewayMetrics;
 
   constructor(opts: GatewayProxyOptions) {
     this.#opts = opts;
+    const gateway = opts.gateway;
+    this.metrics = opts.metrics ?? new GatewayMetrics({ get status() { return gateway.status ?? NO_STATUS; } });
+    this.metrics.prebind([NO_LABEL, ...gateway.table.upstreams.keys()]);
     this.#locations = (opts.locations ?? []).map((l) => ({ re: new RegExp(l.pattern, 'i'), suffix: l.suffix }));
     const trusted = new Set(opts.trustedProxies.map(stripMapped));
     this.#trusted = (peer) => peer !== undefined && trusted.has(stripMapped(peer));
@@ -232,18 +248,54 @@ export class GatewayProxy {
   }
 
   /** The upstream name a request goes to, or undefined when none. */
-  choose(req: IncomingMessage): { name: string; urls: readonly string[] } | undefined {
+  choose(req: IncomingMessage): { name: string; urls: readonly string[]; policy: string } | undefined {
     const table = this.#opts.gateway.table;
     const binding = table.hosts.get(this.runtimeKey(req));
     let name: string | undefined;
     if (binding !== undefined) name = binding.matcher(requestFeatures(req, this.#trusted))?.upstream;
     let urls = name === undefined ? undefined : table.upstreams.get(name);
+    let policy = binding === undefined ? NO_LABEL : binding.policyId;
     if (urls === undefined || urls.length === 0) {
       // No match, or a policy naming an unknown upstream: fail open to the default.
       name = table.defaultUpstream;
       urls = name === undefined ? undefined : table.upstreams.get(name);
+      policy = NO_LABEL;
     }
-    return name === undefined || urls === undefined || urls.length === 0 ? undefined : { name, urls };
+    return name === undefined || urls === undefined || urls.length === 0 ? undefined : { name, urls, policy };
+  }
+
+  /** The `/healthz` body: table provenance, store health, known upstreams. */
+  health(): { ok: boolean; policies: Record<string, unknown>; upstreams: string[] } {
+    const s = this.#opts.gateway.status ?? NO_STATUS;
+    const policies: Record<string, unknown> = { loadedAt: s.loadedAt ?? null, revision: s.revision, storeOk: s.storeOk };
+    if (s.lastError !== undefined) policies.lastError = s.lastError;
+    if (s.lastErrorAt !== undefined) policies.lastErrorAt = s.lastErrorAt;
+    return { ok: true, policies, upstreams: [...this.#opts.gateway.table.upstreams.keys()] };
+  }
+
+  /** Answers `/healthz` and `/metrics` for loopback peers; false when the request is to be proxied. */
+  #local(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = req.url;
+    if (url !== '/healthz' && url !== '/metrics') return false;
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || !isLoopback(req.socket.remoteAddress)) return false;
+    req.resume();
+    if (url === '/healthz') {
+      const body = JSON.stringify(this.health());
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return true;
+    }
+    this.metrics.text().then(
+      (body) => {
+        res.writeHead(200, { 'content-type': this.metrics.contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      },
+      (err: unknown) => {
+        this.#opts.onError?.(err, 'gateway metrics');
+        res.writeHead(500).end();
+      },
+    );
+    return true;
   }
 
   #pool(origin: string): Pool {
@@ -283,8 +335,10 @@ export class GatewayProxy {
     res.writeHead(err.status, headers).end(body);
   }
 
-  #failed(req: IncomingMessage, res: ServerResponse, err: unknown, name: string, origin: string): void {
+  #failed(req: IncomingMessage, res: ServerResponse, err: unknown, name: string, origin: string, policy: string, start: number): void {
+    const m = this.metrics.upstream(name);
     if (res.headersSent) {
+      this.metrics.observe(m, name, policy, res.statusCode, start);
       // Mid-body failure: the status is gone, so cut the connection (the client sees a broken body).
       res.destroy();
       this.#opts.onError?.(err, `gateway upstream ${name}`);
@@ -293,8 +347,14 @@ export class GatewayProxy {
     if (!req.complete) req.resume();
     const code = (err as { code?: string }).code;
     const cause = { cause: err, detail: `${origin}: ${err instanceof Error ? err.message : String(err)}` };
-    if (code !== undefined && TIMEOUT_CODES.has(code)) this.#problem(res, GatewayUpstreamTimeout({ name }, cause), name);
-    else this.#problem(res, GatewayUpstreamUnreachable({ name }, cause), name);
+    if (code !== undefined && TIMEOUT_CODES.has(code)) {
+      m.errors.timeout.inc();
+      this.#problem(res, GatewayUpstreamTimeout({ name }, cause), name);
+    } else {
+      m.errors.unreachable.inc();
+      this.#problem(res, GatewayUpstreamUnreachable({ name }, cause), name);
+    }
+    this.metrics.observe(m, name, policy, res.statusCode, start);
   }
 
   /**
@@ -303,13 +363,19 @@ export class GatewayProxy {
    * per-request path allocates no stream pipeline, AbortController or header objects.
    */
   readonly handle = (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (this.#local(req, res)) return Promise.resolve();
+    const start = performance.now();
     const chosen = this.choose(req);
     if (chosen === undefined) {
       req.resume();
       this.#problem(res, GatewayNoUpstream());
+      const m = this.metrics.upstream(NO_LABEL);
+      m.errors.no_upstream.inc();
+      this.metrics.observe(m, NO_LABEL, NO_LABEL, res.statusCode, start);
       return Promise.resolve();
     }
     const name = chosen.name;
+    const policy = chosen.policy;
     const target = this.#pick(name, chosen.urls);
     const hasBody =
       req.headers['content-length'] !== undefined
@@ -346,11 +412,12 @@ export class GatewayProxy {
         onComplete: () => {
           res.end();
           finish();
+          this.metrics.observe(this.metrics.upstream(name), name, policy, res.statusCode, start);
         },
         onError: (err) => {
           if (done) return;
           finish();
-          this.#failed(req, res, err, name, target.origin);
+          this.#failed(req, res, err, name, target.origin, policy, start);
         },
       };
       try {
@@ -368,7 +435,7 @@ export class GatewayProxy {
       } catch (err) {
         if (!done) {
           finish();
-          this.#failed(req, res, err, name, target.origin);
+          this.#failed(req, res, err, name, target.origin, policy, start);
         }
       }
     });

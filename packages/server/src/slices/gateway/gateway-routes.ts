@@ -1,9 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { GatewayMetrics } from './gateway-metrics.js';
 import type { GatewayService } from './gateway-service.js';
 
 export interface GatewayRoutesDeps {
   readonly gateway: GatewayService;
+  readonly metrics?: GatewayMetrics | undefined;
   readonly requireAdmin: (req: FastifyRequest) => Promise<void>;
 }
 
@@ -28,6 +30,14 @@ export async function gatewayRoutes(app: FastifyInstance, deps: GatewayRoutesDep
   const tags = ['gateway'];
   const param = (req: FastifyRequest, name: string) => (req.params as Record<string, string>)[name] as string;
 
+  const { metrics } = deps;
+  if (metrics !== undefined) {
+    app.get(
+      '/admin/v1/gateway/metrics',
+      { schema: { tags, summary: 'Prometheus metrics of the gateway (text exposition format)' } },
+      async (_req, reply) => reply.header('content-type', metrics.contentType).header('cache-control', 'no-store').send(await metrics.text()),
+    );
+  }
   app.get(
     '/admin/v1/gateway/upstreams',
     { schema: { tags, summary: 'List upstreams set through the admin API', response: { 200: Type.Object({ upstreams: Type.Array(UpstreamSchema) }) } } },

@@ -27,6 +27,19 @@ export interface GatewayTable {
   readonly defaultUpstream: string | undefined;
 }
 
+/** Where the table in force came from (health endpoint and metrics). */
+export interface GatewayTableStatus {
+  /** When the table in force was loaded from the store (ISO), undefined before the first load. */
+  readonly loadedAt: string | undefined;
+  /** How many times a table was loaded from the store (1 after the first load). */
+  readonly revision: number;
+  /** False when the last reload failed: the previous table stays in force. */
+  readonly storeOk: boolean;
+  /** The error of the last failed reload, while `storeOk` is false. */
+  readonly lastError?: string;
+  readonly lastErrorAt?: string;
+}
+
 export interface GatewayServiceDeps {
   readonly store: GatewayStore;
   readonly clock: Clock;
@@ -94,6 +107,7 @@ function issuePointer(i: PolicyIssue): string {
 export class GatewayService {
   #table: GatewayTable;
   #queue: Promise<void> = Promise.resolve();
+  #status: GatewayTableStatus = { loadedAt: undefined, revision: 0, storeOk: true };
   readonly #deps: GatewayServiceDeps;
 
   constructor(deps: GatewayServiceDeps) {
@@ -106,6 +120,11 @@ export class GatewayService {
     return this.#table;
   }
 
+  /** Where the table in force came from, and whether the last reload from the store worked. */
+  get status(): GatewayTableStatus {
+    return this.#status;
+  }
+
   #configUpstreams(): Map<string, readonly string[]> {
     const m = new Map<string, readonly string[]>();
     for (const [name, urls] of Object.entries(this.#deps.configUpstreams ?? {})) {
@@ -116,7 +135,22 @@ export class GatewayService {
 
   /** Rebuilds the table from the store; calls are serialised so the last one wins. */
   refresh(): Promise<void> {
-    const next = this.#queue.then(() => this.#rebuild());
+    const next = this.#queue.then(async () => {
+      try {
+        await this.#rebuild();
+      } catch (err) {
+        // The store is unreachable (or broke mid-read): keep serving with the last table.
+        this.#status = {
+          loadedAt: this.#status.loadedAt,
+          revision: this.#status.revision,
+          storeOk: false,
+          lastError: err instanceof Error ? err.message : String(err),
+          lastErrorAt: this.#now(),
+        };
+        throw err;
+      }
+      this.#status = { loadedAt: this.#now(), revision: this.#status.revision + 1, storeOk: true };
+    });
     this.#queue = next.catch(() => {});
     return next;
   }

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { GatewayProxy } from './gateway-proxy.js';
+import { GatewayService } from './gateway-service.js';
+import type { GatewayHostBinding, GatewayPolicyGroup, GatewayStore, GatewayUpstream } from './gateway-store.js';
+
+/** A store whose reads can be made to fail, as an unreachable database would. */
+function flakyStore() {
+  const state = { down: false };
+  const upstreams: GatewayUpstream[] = [{ name: 'b', urls: ['http://127.0.0.1:2'], updatedAt: '' }];
+  const policy: GatewayPolicyGroup = {
+    id: 'gwp-1',
+    levels: [{ divtype: 'uidsuffix', divdata: [{ suffix: '1', upstream: 'b' }] }] as GatewayPolicyGroup['levels'],
+    revision: 1,
+    createdAt: '',
+    updatedAt: '',
+  };
+  const hosts: GatewayHostBinding[] = [{ host: 'api.example.com', policyId: 'gwp-1', updatedAt: '' }];
+  const check = () => {
+    if (state.down) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+  };
+  const store = {
+    listUpstreams: async () => (check(), upstreams),
+    listHosts: async () => (check(), hosts),
+    getPolicy: async (id: string) => (check(), id === policy.id ? policy : undefined),
+  } as unknown as GatewayStore;
+  return { store, state, hosts };
+}
+
+describe('gateway service: policy store unreachable', () => {
+  it('keeps the last table, records the error, and recovers on the next good reload', async () => {
+    const { store, state } = flakyStore();
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const errors: string[] = [];
+    const gw = new GatewayService({
+      store,
+      clock: { now: () => new Date(now) },
+      configUpstreams: { a: ['http://127.0.0.1:1'] },
+      defaultUpstream: 'a',
+      onError: (_err, context) => errors.push(context),
+    });
+    expect(gw.status).toEqual({ loadedAt: undefined, revision: 0, storeOk: true });
+    await gw.refresh();
+    const loaded = gw.table;
+    expect(loaded.hosts.has('api.example.com')).toBe(true);
+    expect(gw.status).toEqual({ loadedAt: '2026-01-01T00:00:00.000Z', revision: 1, storeOk: true });
+
+    state.down = true;
+    now += 60_000;
+    await expect(gw.refresh()).rejects.toThrow('ECONNREFUSED');
+    expect(gw.table).toBe(loaded); // the last table stays in force
+    expect(gw.status).toMatchObject({
+      loadedAt: '2026-01-01T00:00:00.000Z',
+      revision: 1,
+      storeOk: false,
+      lastError: 'connect ECONNREFUSED 127.0.0.1:5432',
+      lastErrorAt: '2026-01-01T00:01:00.000Z',
+    });
+
+    // Health and metrics say so.
+    const proxy = new GatewayProxy({ gateway: gw, trustedProxies: [], timeoutMs: 1000 });
+    expect(proxy.health()).toEqual({
+      ok: true,
+      policies: {
+        loadedAt: '2026-01-01T00:00:00.000Z',
+        revision: 1,
+        storeOk: false,
+        lastError: 'connect ECONNREFUSED 127.0.0.1:5432',
+        lastErrorAt: '2026-01-01T00:01:00.000Z',
+      },
+      upstreams: ['a', 'b'],
+    });
+    expect(await proxy.metrics.text()).toContain('halftone_gateway_policy_store_ok 0');
+    const req = { url: '/', headers: { host: 'api.example.com', 'x-uid': '1' }, socket: { remoteAddress: '10.0.0.1' } };
+    expect(proxy.choose(req as never)?.name).toBe('b'); // still routed by the last policies
+
+    state.down = false;
+    now += 60_000;
+    await gw.refresh();
+    expect(gw.status).toEqual({ loadedAt: '2026-01-01T00:02:00.000Z', revision: 2, storeOk: true });
+    expect(await proxy.metrics.text()).toContain('halftone_gateway_policy_store_ok 1');
+    await proxy.close();
+  });
+});
