@@ -1,9 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { composeHalftone, type Halftone } from './compose.js';
 import { describeConfig, loadConfig } from './platform/config/load-config.js';
-import { abTestingAdminFor } from './slices/gateway/abtesting-admin.js';
-import { abTestingGatewayHandler } from './slices/gateway/abtesting-routes.js';
+import { type GatewayListener, listenGateway } from './slices/gateway/gateway-listener.js';
 import { VERSION } from './version.js';
 
 export interface ServeOptions {
@@ -57,42 +54,25 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningHalftone> {
   const config = loadConfig({ env: opts.env ?? process.env, overrides });
   const halftone = await composeHalftone(config);
   let address: string;
-  let gatewayServer: Server | undefined;
-  let gatewayUrl: string | undefined;
+  let gatewayListener: GatewayListener | undefined;
   try {
     address = await halftone.api.listen({ port: config.port, host: config.host });
     if (config.gateway.port !== undefined) {
-      const proxy = halftone.gatewayProxy;
-      const compat = config.gateway.adminCompat ? abTestingGatewayHandler(abTestingAdminFor(halftone.gateway)) : undefined;
-      const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
-        if (compat !== undefined && compat(req, res)) return;
-        void proxy.handle(req, res);
+      gatewayListener = await listenGateway({
+        proxy: halftone.gatewayProxy,
+        gateway: halftone.gateway,
+        port: config.gateway.port,
+        host: config.host,
+        adminCompat: config.gateway.adminCompat,
       });
-      gatewayServer = server;
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.gateway.port, config.host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      const a = server.address() as AddressInfo;
-      const h = a.family === 'IPv6' ? (a.address === '::1' ? 'localhost' : `[${a.address}]`) : a.address;
-      gatewayUrl = `http://${h}:${a.port}`;
     }
   } catch (err) {
-    gatewayServer?.close();
+    await gatewayListener?.close();
     await halftone.close();
     throw err;
   }
   const closeAll = async () => {
-    if (gatewayServer !== undefined) {
-      const s = gatewayServer;
-      await new Promise<void>((resolve) => {
-        s.close(() => resolve());
-        s.closeAllConnections();
-      });
-    }
+    await gatewayListener?.close();
     await halftone.close();
   };
   const url = address.replace('://[::1]', '://localhost');
@@ -103,7 +83,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningHalftone> {
   print(`  admin API    ${url}/admin/v1`);
   print(`  client API   ${url}/client/v1`);
   print(`  OpenAPI      ${url}/openapi.json`);
-  if (gatewayUrl !== undefined) print(`  gateway      ${gatewayUrl}`);
+  if (gatewayListener !== undefined) print(`  gateway      ${gatewayListener.url}`);
   print(`  database     ${described.dbUrl}${embedded ? ' (embedded)' : ''}`);
   print(`  blobs        ${described.blobUrl}`);
   const t = halftone.adminToken;
@@ -115,7 +95,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningHalftone> {
   const running: RunningHalftone = {
     ...halftone,
     url,
-    ...(gatewayUrl === undefined ? {} : { gatewayUrl }),
+    ...(gatewayListener === undefined ? {} : { gatewayUrl: gatewayListener.url }),
     close: closeAll,
   };
   if (opts.handleSignals !== false) {
