@@ -1,7 +1,62 @@
-import { KindGuard, type Static, type TSchema, Type } from '@sinclair/typebox';
+import { isIP } from 'node:net';
+import { FormatRegistry, KindGuard, type Static, type TSchema, Type } from '@sinclair/typebox';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
+
+/** One block of `gateway.trustedProxies`: an address (no prefix) or a CIDR block. */
+export interface TrustedProxyEntry {
+  readonly address: string;
+  readonly family: 'ipv4' | 'ipv6';
+  /** Prefix length of a CIDR block; undefined for one address. */
+  readonly prefix?: number;
+}
+
+const MAPPED_V4 = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i;
+
+/**
+ * Parses one `gateway.trustedProxies` entry: an IPv4/IPv6 address, a CIDR block
+ * (`10.0.0.0/8`, `fd00::/8`) or `loopback` (127.0.0.0/8 and ::1). IPv4-mapped IPv6 entries
+ * (`::ffff:10.0.0.1`, `::ffff:10.0.0.0/104`) become their IPv4 equivalent. Returns undefined for
+ * anything else (zone ids, out-of-range prefixes, host names).
+ *
+ * @example
+ * parseTrustedProxyEntry('10.0.0.0/8'); // [{ address: '10.0.0.0', family: 'ipv4', prefix: 8 }]
+ */
+export function parseTrustedProxyEntry(raw: string): TrustedProxyEntry[] | undefined {
+  const text = raw.trim();
+  if (text.toLowerCase() === 'loopback') {
+    return [
+      { address: '127.0.0.0', family: 'ipv4', prefix: 8 },
+      { address: '::1', family: 'ipv6' },
+    ];
+  }
+  const slash = text.indexOf('/');
+  const address = slash < 0 ? text : text.slice(0, slash);
+  const prefixText = slash < 0 ? undefined : text.slice(slash + 1);
+  const version = isIP(address);
+  if (version === 0 || address.includes('%')) return undefined;
+  let prefix: number | undefined;
+  if (prefixText !== undefined) {
+    if (!/^\d{1,3}$/.test(prefixText)) return undefined;
+    prefix = Number(prefixText);
+    if (prefix > (version === 4 ? 32 : 128)) return undefined;
+  }
+  const mapped = MAPPED_V4.exec(address)?.[1];
+  if (mapped !== undefined && isIP(mapped) === 4 && (prefix === undefined || prefix >= 96)) {
+    return [prefix === undefined ? { address: mapped, family: 'ipv4' } : { address: mapped, family: 'ipv4', prefix: prefix - 96 }];
+  }
+  const family = version === 4 ? 'ipv4' : 'ipv6';
+  return [prefix === undefined ? { address, family } : { address, family, prefix }];
+}
+
+// Checked by TypeBox wherever the schema is (config loading, docs tests).
+FormatRegistry.Set('trusted-proxy', (value) => parseTrustedProxyEntry(value) !== undefined);
+
+/** What a value failing each custom string format should be, for configuration errors. */
+export const FORMAT_HINTS: Readonly<Record<string, string>> = {
+  'trusted-proxy': 'is not an IP address, a CIDR block (10.0.0.0/8, fd00::/8) or "loopback"',
+};
 
 /** Log levels accepted by `logLevel` (pino's, plus `silent`). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -178,11 +233,13 @@ export const ConfigSchema = Type.Object(
             description: 'Upstream of requests no policy maps (when unset they answer 502).',
           }),
         ),
-        trustedProxies: Type.Array(Type.String({ minLength: 1 }), {
+        trustedProxies: Type.Array(Type.String({ minLength: 1, format: 'trusted-proxy' }), {
           default: ['127.0.0.1', '::1'],
           description:
-            'Peer IPs whose `X-Real-IP` / `X-Forwarded-For` headers are believed, as JSON or ' +
-            'comma-separated.',
+            'Peers whose `X-Real-IP` / `X-Forwarded-For` headers are believed, as JSON or ' +
+            'comma-separated: IPv4/IPv6 addresses, CIDR blocks (`10.0.0.0/8`, `fd00::/8`) or ' +
+            '`loopback` (127.0.0.0/8 and ::1). IPv4-mapped IPv6 peers (`::ffff:10.1.2.3`) match ' +
+            'the IPv4 entries. An entry that is none of these is a configuration error.',
         }),
         locations: Type.Array(
           Type.Object(
@@ -216,6 +273,82 @@ export const ConfigSchema = Type.Object(
         }),
       },
       { additionalProperties: false, description: 'The gray gateway.' },
+    ),
+    events: Type.Object(
+      {
+        retentionHours: Type.Integer({
+          minimum: 1,
+          default: 72,
+          description:
+            'How long raw client events (`POST /client/v1/events`) are kept, in hours, by the time ' +
+            'they were received; older ones are purged periodically. Resent items are recognised ' +
+            '(deduplicated) within this window. Rollups and crash groups are kept indefinitely.',
+        }),
+        purgeIntervalMs: Type.Integer({
+          minimum: 1000,
+          default: 10 * 60_000,
+          description: 'How often raw events past `retentionHours` are purged, in milliseconds.',
+        }),
+        maxBatchBytes: Type.Integer({
+          minimum: 1024,
+          default: 5 * MiB,
+          description:
+            'Largest event batch accepted, in bytes, both as sent and after gzip decompression; ' +
+            'larger batches (and gzip bombs) answer 413.',
+        }),
+        maxBatchItems: Type.Integer({
+          minimum: 1,
+          default: 1000,
+          description: 'Most items one event batch may carry; more answers 413.',
+        }),
+        feedbackMaxChars: Type.Integer({
+          minimum: 1,
+          default: 4000,
+          description: 'Longest `feedback` text kept, in characters; longer texts are truncated and flagged.',
+        }),
+        rateLimitScope: Type.Union([Type.Literal('device'), Type.Literal('app')], {
+          default: 'device',
+          description:
+            'What the per-category rate limits count: each device (`device`) or each app as a whole (`app`).',
+        }),
+        rateLimitWindowSeconds: Type.Integer({
+          minimum: 1,
+          maximum: 86_400,
+          default: 60,
+          description: 'Length of the fixed window the per-category rate limits count in, in seconds.',
+        }),
+        rateLimits: Type.Object(
+          {
+            session: Type.Integer({ minimum: 1, default: 600, description: '`session` items per window.' }),
+            crash: Type.Integer({ minimum: 1, default: 300, description: '`crash` items per window.' }),
+            anr: Type.Integer({ minimum: 1, default: 300, description: '`anr` items per window.' }),
+            install: Type.Integer({
+              minimum: 1,
+              default: 600,
+              description: '`download` and `install` items per window.',
+            }),
+            event: Type.Integer({
+              minimum: 1,
+              default: 6000,
+              description: '`page_view` and `custom` items per window.',
+            }),
+            feedback: Type.Integer({ minimum: 1, default: 60, description: '`feedback` items per window.' }),
+            clientReport: Type.Integer({
+              minimum: 1,
+              default: 300,
+              description: '`client_report` items per window.',
+            }),
+          },
+          {
+            additionalProperties: false,
+            description:
+              'Per-category limits (per `rateLimitScope`, per window). A batch that would pass any of ' +
+              'them is refused whole with 429 and `Retry-After`, so nothing is sampled or dropped: ' +
+              'the device keeps the batch and retries.',
+          },
+        ),
+      },
+      { additionalProperties: false, description: 'Client event ingestion (release health).' },
     ),
   },
   { additionalProperties: false },

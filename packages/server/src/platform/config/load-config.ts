@@ -8,6 +8,7 @@ import {
   type ConfigOverrides,
   type ConfigShape,
   configFields,
+  FORMAT_HINTS,
 } from './config-schema.js';
 
 /** Options of {@link loadConfig}. */
@@ -113,8 +114,13 @@ function checkLeaf(entry: Resolved): string | undefined {
   const literals = literalValues(schema);
   if (literals !== undefined) return `must be one of ${literals.join(', ')}${shown(entry)}`;
   const first = Value.Errors(schema, entry.value).First();
-  const message =
-    first === undefined ? 'is invalid' : first.message.replace(/^Expected/, 'expected');
+  const format = typeof first?.schema.format === 'string' ? FORMAT_HINTS[first.schema.format] : undefined;
+  let message =
+    first === undefined ? 'is invalid' : (format ?? first.message.replace(/^Expected/, 'expected'));
+  // Name the offending element of a list (never for secrets).
+  if (first !== undefined && first.path !== '' && !entry.field.secret && typeof first.value === 'string') {
+    message = `entry ${JSON.stringify(first.value)} ${format ?? `(at ${first.path}) ${message}`}`;
+  }
   return `${message}${shown(entry)}`;
 }
 
