@@ -14,3 +14,4 @@ export * from './content-hash.js';
 export * from './decide.js';
 export * from './delta/index.js';
 export * from './gateway/index.js';
+export * from './health/index.js';
