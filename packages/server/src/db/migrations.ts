@@ -164,4 +164,14 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0004_gateway_history': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Who made each gateway change, and the policy revision it produced (null for rows written
+      // before this migration and for upstream/host changes). Ids are time-sortable, so the
+      // history is paged newest first by id.
+      await db.schema.alterTable('gateway_history').addColumn('actor', 'text').execute();
+      await db.schema.alterTable('gateway_history').addColumn('revision', 'integer').execute();
+      await db.schema.createIndex('gateway_history_key_idx').on('gateway_history').columns(['key', 'kind']).execute();
+    },
+  },
 };

@@ -48,6 +48,10 @@ export interface GatewayHistoryTable {
   key: string;
   data: string;
   created_at: string;
+  /** Who made the change: `admin-api`, `ab_admin`, `v1.0`, … (0004; null on older rows). */
+  actor: string | null;
+  /** The policy revision a policy.* change produced (0004; null otherwise and on older rows). */
+  revision: number | null;
 }
 
 export interface AppTable {

@@ -3,6 +3,8 @@ import { isHalftoneError } from '../platform/errors/halftone-error.js';
 import type { SqlDatabase } from '../platform/sql/sql-database.js';
 import { migrateToLatest } from '../platform/sql/migrate.js';
 import { createSqlAppStore } from '../slices/apps/app-store.sql.js';
+import { createSqlGatewayStore } from '../slices/gateway/gateway-store.sql.js';
+import type { GatewayPolicyGroup, GatewayStore } from '../slices/gateway/gateway-store.js';
 import type { AppStore } from '../slices/apps/app-store.js';
 import { createSqlPackageStore } from '../slices/packages/package-store.sql.js';
 import type { Package, PackageStore } from '../slices/packages/package-store.js';
@@ -200,6 +202,103 @@ export function describeStoreContract(name: string, make: () => Promise<SqlDatab
         expect(await releases.loadCounters('rel_1')).toEqual([
           { releaseId: 'rel_1', stage: 'whitelist', checked: 'CCC=', offered: 'DDD=' },
         ]);
+      });
+    });
+
+    describe('gateway', () => {
+      let gw: GatewayStore;
+      const levels = [{ divtype: 'uidsuffix', divdata: [{ suffix: '1', upstream: 'beta' }] }] as unknown as GatewayPolicyGroup['levels'];
+      const group = (over: Partial<GatewayPolicyGroup> = {}): GatewayPolicyGroup => ({
+        id: 'gwp_1',
+        levels,
+        revision: 1,
+        createdAt: T0,
+        updatedAt: T0,
+        ...over,
+      });
+      const created = (id = 'gwp_1') => ({ kind: 'policy.create', key: id, data: { levels }, createdAt: T0, actor: 'admin-api', revision: 1 });
+      beforeEach(() => {
+        gw = createSqlGatewayStore(sql.db);
+      });
+
+      it('inserts a policy group with its history row; updates only from the revision it read', async () => {
+        await gw.insertPolicy(group(), created());
+        expect(await gw.getPolicy('gwp_1')).toEqual(group());
+        const next = group({ levels: [], revision: 2, updatedAt: '2026-11-21T09:00:00.000Z' });
+        const entry = { kind: 'policy.update', key: 'gwp_1', data: { levels: [] }, createdAt: T0, actor: 'v1.0', revision: 2 };
+        expect(await gw.updatePolicy(next, 1, entry)).toBe(true);
+        expect(await gw.updatePolicy(group({ revision: 2 }), 1, entry)).toBe(false);
+        expect(await gw.updatePolicy(group({ id: 'gwp_missing', revision: 2 }), 1, { ...entry, key: 'gwp_missing' })).toBe(false);
+        expect(await gw.getPolicy('gwp_1')).toEqual(next);
+        const rows = await gw.listHistory({ limit: 10 });
+        expect(rows.map((r) => [r.kind, r.key, r.actor, r.revision])).toEqual([
+          ['policy.update', 'gwp_1', 'v1.0', 2],
+          ['policy.create', 'gwp_1', 'admin-api', 1],
+        ]);
+        expect(rows[1]).toMatchObject({ data: { levels }, createdAt: T0 });
+        expect(rows[0]?.id.startsWith('gwh_')).toBe(true);
+      });
+
+      it('a group whose history row cannot be written is not inserted', async () => {
+        await gw.insertPolicy(group(), created());
+        // Same group id again: the insert fails inside the transaction, and no second row is logged.
+        await expect(gw.insertPolicy(group(), created())).rejects.toBeTruthy();
+        expect(await gw.listHistory({ limit: 10 })).toHaveLength(1);
+      });
+
+      it('deletes a group, logging its last levels and the next revision', async () => {
+        await gw.insertPolicy(group({ revision: 4 }), created());
+        expect(await gw.deletePolicy('gwp_1', { kind: 'policy.delete', key: 'gwp_1', createdAt: T0, actor: 'ab_admin' })).toBe(true);
+        expect(await gw.getPolicy('gwp_1')).toBeUndefined();
+        expect(await gw.deletePolicy('gwp_1', { kind: 'policy.delete', key: 'gwp_1', createdAt: T0, actor: 'ab_admin' })).toBe(false);
+        const [last] = await gw.listHistory({ limit: 1 });
+        expect(last).toMatchObject({ kind: 'policy.delete', key: 'gwp_1', actor: 'ab_admin', revision: 5, data: { levels } });
+        // Without a history entry, only the row goes.
+        await gw.insertPolicy(group({ id: 'gwp_2' }), created('gwp_2'));
+        expect(await gw.deletePolicy('gwp_2')).toBe(true);
+        expect((await gw.listHistory({ limit: 10 })).filter((r) => r.kind === 'policy.delete')).toHaveLength(1);
+      });
+
+      it('pages the change log newest first, by key, kind prefix and cursor', async () => {
+        await gw.appendHistory({ kind: 'upstream.put', key: 'beta', data: { urls: ['http://a'] }, createdAt: T0 });
+        await gw.insertPolicy(group(), created());
+        await gw.appendHistory({ kind: 'host.put', key: 'gwp_1', data: { policyId: 'gwp_1' }, createdAt: T0, actor: 'admin-api' });
+        await gw.insertPolicy(group({ id: 'gwp_10' }), created('gwp_10'));
+        await gw.appendHistory({ kind: 'upstream.delete', key: 'beta', data: null, createdAt: T0 });
+
+        const all = await gw.listHistory({ limit: 100 });
+        expect(all.map((r) => `${r.kind} ${r.key}`)).toEqual([
+          'upstream.delete beta',
+          'policy.create gwp_10',
+          'host.put gwp_1',
+          'policy.create gwp_1',
+          'upstream.put beta',
+        ]);
+        expect(all[4]).toMatchObject({ actor: null, revision: null, data: { urls: ['http://a'] } });
+        expect(all[0]?.data).toBeNull();
+        const ids = all.map((r) => r.id);
+        expect([...ids].sort().reverse()).toEqual(ids);
+
+        const page1 = await gw.listHistory({ limit: 2 });
+        const page2 = await gw.listHistory({ limit: 2, before: page1[1]?.id });
+        const page3 = await gw.listHistory({ limit: 2, before: page2[1]?.id });
+        expect([...page1, ...page2, ...page3].map((r) => r.id)).toEqual(ids);
+        // One policy's rows: the key alone would also match the host named like it.
+        expect((await gw.listHistory({ limit: 100, key: 'gwp_1', kindPrefix: 'policy.' })).map((r) => r.kind)).toEqual(['policy.create']);
+        expect((await gw.listHistory({ limit: 100, key: 'gwp_1' })).map((r) => r.kind)).toEqual(['host.put', 'policy.create']);
+        expect(await gw.historyKeys('policy.create', 'gwp_1')).toEqual(expect.arrayContaining(['gwp_1', 'gwp_10']));
+        expect(await gw.historyKeys('policy.create', 'gwp_%')).toEqual([]);
+      });
+
+      it('stores upstreams and host bindings', async () => {
+        await gw.putUpstream({ name: 'beta', urls: ['http://a', 'http://b'], updatedAt: T0 });
+        await gw.putUpstream({ name: 'beta', urls: ['http://c'], updatedAt: T0 });
+        expect(await gw.listUpstreams()).toEqual([{ name: 'beta', urls: ['http://c'], updatedAt: T0 }]);
+        await gw.putHost({ host: 'api.example.com', policyId: 'gwp_1', updatedAt: T0 });
+        expect((await gw.getHost('api.example.com'))?.policyId).toBe('gwp_1');
+        expect(await gw.deleteHost('api.example.com')).toBe(true);
+        expect(await gw.deleteHost('api.example.com')).toBe(false);
+        expect(await gw.deleteUpstream('beta')).toBe(true);
       });
     });
   });

@@ -254,8 +254,12 @@ export class AbTestingAdmin {
     return next;
   }
 
-  /** Runs a current-dialect action; never throws. */
-  async action(action: string | null, call: AbAdminCall): Promise<AbEnvelope> {
+  /** Runs a current-dialect action; never throws. Changes are logged as made by `ab_admin`. */
+  action(action: string | null, call: AbAdminCall): Promise<AbEnvelope> {
+    return this.#gateway.withActor('ab_admin', () => this.#action(action, call));
+  }
+
+  async #action(action: string | null, call: AbAdminCall): Promise<AbEnvelope> {
     try {
       return await this.#serial(() => this.#dispatch(action, call));
     } catch (err) {
@@ -273,9 +277,14 @@ export class AbTestingAdmin {
   /**
    * Runs a v1.0 call: `kind` is `policy` or `runtime`, `op` one of check/set/get/del. `host` is
    * the runtime key when no `hostname` parameter is given (v1.0 used the admin server's
-   * `$domain_name`); `policyid` may also be POSTed as `{"policyid":N}`.
+   * `$domain_name`); `policyid` may also be POSTed as `{"policyid":N}`. Changes are logged as
+   * made by `v1.0`.
    */
-  async v1(kind: string, op: string, call: AbAdminCall, host: string | undefined): Promise<AbV1Envelope> {
+  v1(kind: string, op: string, call: AbAdminCall, host: string | undefined): Promise<AbV1Envelope> {
+    return this.#gateway.withActor('v1.0', () => this.#v1(kind, op, call, host));
+  }
+
+  async #v1(kind: string, op: string, call: AbAdminCall, host: string | undefined): Promise<AbV1Envelope> {
     const query = new URLSearchParams(call.query);
     let body = call.body;
     const actions: Record<string, string> = {
@@ -304,7 +313,7 @@ export class AbTestingAdmin {
       if (h !== undefined && h !== '') query.set('hostname', h);
     }
     if (action === 'runtime_set') query.delete('policygroupid'); // v1.0 is single level
-    const r = await this.action(action, { query, body });
+    const r = await this.#action(action, { query, body });
     return r.data === undefined ? { errcode: r.code, errinfo: r.desc } : { errcode: r.code, errinfo: r.desc, data: r.data };
   }
 

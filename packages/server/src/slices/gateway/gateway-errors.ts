@@ -11,6 +11,11 @@ export const GatewayPolicyInUse = defineError(
   409,
   'Policy group "{id}" is bound to host(s) {hosts}; unbind it first',
 );
+export const GatewayPolicyRevisionConflict = defineError(
+  'HT_GATEWAY_POLICY_REVISION_CONFLICT',
+  409,
+  'Policy group "{id}" was changed meanwhile (expected revision {expected}, now {actual}); reload and retry',
+);
 export const GatewayUpstreamNotFound = defineError(
   'HT_GATEWAY_UPSTREAM_NOT_FOUND',
   404,

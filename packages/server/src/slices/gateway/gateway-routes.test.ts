@@ -109,4 +109,143 @@ describe('gray gateway admin API', () => {
     expect(t.gateway.table).toBe(before);
     expect(t.gateway.table.hosts.get('api.example.com')?.policyId).toBe(good.id);
   });
+
+  describe('policy updates and history', () => {
+    const uidsuffix = { divtype: 'uidsuffix', divdata: [{ suffix: '7', upstream: 'beta' }] };
+    const features = (uid: string) => ({ uid, url: '/', headers: () => undefined, cookie: () => undefined, query: () => undefined });
+
+    it('lists policy groups', async () => {
+      const a = (await admin('POST', '/admin/v1/gateway/policies', { levels: [uidrange] })).json() as { id: string };
+      const b = (await admin('POST', '/admin/v1/gateway/policies', { levels: [uidsuffix] })).json() as { id: string };
+      const res = await admin('GET', '/admin/v1/gateway/policies');
+      expect(res.statusCode).toBe(200);
+      expect(res.json().policies.map((p: { id: string }) => p.id).sort()).toEqual([a.id, b.id].sort());
+    });
+
+    it('replaces the levels of a bound group: the table changes at once, revisions are checked', async () => {
+      let res = await admin('POST', '/admin/v1/gateway/policies', { levels: [uidrange] });
+      const { id } = res.json() as { id: string };
+      expect(res.headers.etag).toBe('"1"');
+      await admin('PUT', '/admin/v1/gateway/hosts/api.example.com', { policyId: id });
+      expect(t.gateway.table.hosts.get('api.example.com')?.matcher(features('57'))?.upstream).toBe('beta');
+
+      res = await t.api.inject({
+        method: 'PUT',
+        url: `/admin/v1/gateway/policies/${id}`,
+        headers: { ...t.admin, 'if-match': '"1"' },
+        payload: { levels: [uidsuffix] },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json()).toMatchObject({ id, revision: 2, levels: [uidsuffix] });
+      expect(res.headers.etag).toBe('"2"');
+      const bound = t.gateway.table.hosts.get('api.example.com');
+      expect(bound?.matcher(features('57'))?.upstream).toBe('beta');
+      expect(bound?.matcher(features('50'))).toBeNull(); // the old uidrange level is gone
+
+      // A stale revision (header or body) is refused and changes nothing.
+      const before = t.gateway.table;
+      res = await t.api.inject({
+        method: 'PUT',
+        url: `/admin/v1/gateway/policies/${id}`,
+        headers: { ...t.admin, 'if-match': '"1"' },
+        payload: { levels: [uidrange] },
+      });
+      expect(res.statusCode).toBe(409);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      expect(res.json().code).toBe('HT_GATEWAY_POLICY_REVISION_CONFLICT');
+      res = await admin('PUT', `/admin/v1/gateway/policies/${id}`, { levels: [uidrange], revision: 5 });
+      expect(res.json().code).toBe('HT_GATEWAY_POLICY_REVISION_CONFLICT');
+      // Invalid levels are refused with pointers; unknown groups are 404.
+      res = await admin('PUT', `/admin/v1/gateway/policies/${id}`, { levels: [{ divtype: 'nope', divdata: [] }] });
+      expect(res.json().code).toBe('HT_GATEWAY_POLICY_INVALID');
+      res = await admin('PUT', '/admin/v1/gateway/policies/gwp_missing', { levels: [uidrange] });
+      expect(res.statusCode).toBe(404);
+      expect(res.json().code).toBe('HT_GATEWAY_POLICY_NOT_FOUND');
+      expect(t.gateway.table).toBe(before);
+      expect((await admin('GET', `/admin/v1/gateway/policies/${id}`)).json().revision).toBe(2);
+    });
+
+    it("answers each revision of a policy: number, when, who, levels, what happened", async () => {
+      let res = await admin('POST', '/admin/v1/gateway/policies', { levels: [uidrange] });
+      const { id } = res.json() as { id: string };
+      await admin('PUT', `/admin/v1/gateway/policies/${id}`, { levels: [uidsuffix] });
+      await admin('DELETE', `/admin/v1/gateway/policies/${id}`);
+
+      res = await admin('GET', `/admin/v1/gateway/policies/${id}/history`);
+      expect(res.statusCode, res.body).toBe(200);
+      const body = res.json() as { id: string; revisions: { revision: number; change: string; actor: string; levels: unknown; at: string }[] };
+      expect(body.id).toBe(id);
+      expect(body.revisions.map((r) => [r.revision, r.change, r.actor])).toEqual([
+        [1, 'created', 'admin-api'],
+        [2, 'updated', 'admin-api'],
+        [3, 'deleted', 'admin-api'],
+      ]);
+      expect(body.revisions.map((r) => r.levels)).toEqual([[uidrange], [uidsuffix], [uidsuffix]]);
+      for (const r of body.revisions) expect(Number.isNaN(Date.parse(r.at))).toBe(false);
+    });
+
+    it('records the ABTestingGateway dialects as the actor', async () => {
+      const policy = JSON.stringify({ divtype: 'uidsuffix', divdata: [{ suffix: '3', upstream: 'beta' }] });
+      let res = await t.api.inject({ method: 'POST', url: '/ab_admin?action=policy_set', headers: t.admin, payload: policy });
+      expect(res.json().code, res.body).toBe(200);
+      res = await t.api.inject({ method: 'POST', url: '/admin/policy/set', headers: t.admin, payload: policy });
+      expect(res.json().errcode, res.body).toBe(200);
+      res = await admin('GET', '/admin/v1/gateway/policies/abp-0/history');
+      expect(res.json().revisions).toMatchObject([{ revision: 1, change: 'created', actor: 'ab_admin' }]);
+      res = await admin('GET', '/admin/v1/gateway/policies/abp-1/history');
+      expect(res.json().revisions).toMatchObject([{ revision: 1, change: 'created', actor: 'v1.0' }]);
+    });
+
+    it('404s (problem+json) for a policy that never existed, 400 for a bad id', async () => {
+      let res = await admin('GET', '/admin/v1/gateway/policies/gwp_nope/history');
+      expect(res.statusCode).toBe(404);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      expect(res.json().code).toBe('HT_GATEWAY_POLICY_NOT_FOUND');
+      res = await admin('GET', `/admin/v1/gateway/policies/${'x'.repeat(65)}/history`);
+      expect(res.statusCode).toBe(400);
+      expect(res.json().code).toBe('HT_VALIDATION');
+    });
+
+    it('pages the whole change log newest first with a cursor', async () => {
+      await admin('PUT', '/admin/v1/gateway/upstreams/beta', { urls: ['http://10.0.0.1:8080'] });
+      const { id } = (await admin('POST', '/admin/v1/gateway/policies', { levels: [uidrange] })).json() as { id: string };
+      await admin('PUT', '/admin/v1/gateway/hosts/api.example.com', { policyId: id });
+      await admin('PUT', `/admin/v1/gateway/policies/${id}`, { levels: [uidsuffix] });
+      await admin('DELETE', '/admin/v1/gateway/hosts/api.example.com');
+
+      const all = (await admin('GET', '/admin/v1/gateway/history')).json() as { entries: { id: string; target: string; change: string; key: string; actor: string; revision: number | null }[]; next: string | null };
+      expect(all.next).toBeNull();
+      expect(all.entries.map((e) => `${e.target}:${e.change}`)).toEqual([
+        'host:deleted',
+        'policy:updated',
+        'host:set',
+        'policy:created',
+        'upstream:set',
+      ]);
+      expect(all.entries[1]).toMatchObject({ key: id, revision: 2, actor: 'admin-api', kind: 'policy.update' });
+      expect(all.entries[2]).toMatchObject({ key: 'api.example.com', data: { policyId: id } });
+
+      const seen: string[] = [];
+      let before: string | null = null;
+      for (let page = 0; page < 10; page++) {
+        const url: string = `/admin/v1/gateway/history?limit=2${before === null ? '' : `&before=${before}`}`;
+        const res = await admin('GET', url);
+        expect(res.statusCode, res.body).toBe(200);
+        const body = res.json() as { entries: { id: string }[]; next: string | null };
+        expect(body.entries.length).toBeLessThanOrEqual(2);
+        seen.push(...body.entries.map((e) => e.id));
+        before = body.next;
+        if (before === null) break;
+      }
+      expect(seen).toEqual(all.entries.map((e) => e.id));
+    });
+
+    it('validates the query of the change log', async () => {
+      for (const q of ['limit=0', 'limit=501', 'limit=abc', 'before=nope', 'other=1']) {
+        const res = await admin('GET', `/admin/v1/gateway/history?${q}`);
+        expect(res.statusCode, q).toBe(400);
+        expect(res.json().code, q).toBe('HT_VALIDATION');
+      }
+    });
+  });
 });

@@ -6,6 +6,7 @@ import {
   hasErrors,
   validatePolicyGroup,
 } from '@halftone/core';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Clock } from '../../platform/clock.js';
 import { newId } from '../../platform/ids.js';
 import {
@@ -13,10 +14,54 @@ import {
   GatewayPolicyInUse,
   GatewayPolicyInvalid,
   GatewayPolicyNotFound,
+  GatewayPolicyRevisionConflict,
   GatewayUpstreamInvalid,
   GatewayUpstreamNotFound,
 } from './gateway-errors.js';
-import type { GatewayHostBinding, GatewayPolicyGroup, GatewayStore, GatewayUpstream } from './gateway-store.js';
+import type {
+  GatewayHistoryRecord,
+  GatewayHostBinding,
+  GatewayPolicyGroup,
+  GatewayStore,
+  GatewayUpstream,
+} from './gateway-store.js';
+
+/** Who made a change when no caller said (start-up, tests). */
+export const SYSTEM_ACTOR = 'system';
+
+/** What happened to a policy group in one revision. */
+export type PolicyChange = 'created' | 'updated' | 'deleted';
+
+/** One revision of a policy group, from the change log. */
+export interface PolicyRevision {
+  /** 1 for the creation, +1 per update; a deletion takes the next number. */
+  readonly revision: number;
+  readonly change: PolicyChange;
+  /** When (ISO-8601). */
+  readonly at: string;
+  /** Who: `admin-api`, `ab_admin`, `v1.0`, `system`; null for changes older than the log's actor column. */
+  readonly actor: string | null;
+  /** The levels as they were after the change (for a deletion: as they were when deleted); null if unknown. */
+  readonly levels: readonly Policy[] | null;
+  /** The change-log row (`gwh_…`). */
+  readonly historyId: string;
+}
+
+/** A page of the change log, newest first. */
+export interface GatewayHistoryPage {
+  readonly entries: readonly GatewayHistoryRecord[];
+  /** Pass as `before` to get the next (older) page; undefined on the last page. */
+  readonly next: string | undefined;
+}
+
+/** The largest page of the change log one call returns. */
+export const HISTORY_PAGE_MAX = 500;
+
+const POLICY_CHANGES: Readonly<Record<string, PolicyChange>> = {
+  'policy.create': 'created',
+  'policy.update': 'updated',
+  'policy.delete': 'deleted',
+};
 
 /** What the proxy reads per request: built whole, then swapped in one assignment. */
 export interface GatewayTable {
@@ -109,6 +154,7 @@ export class GatewayService {
   #queue: Promise<void> = Promise.resolve();
   #status: GatewayTableStatus = { loadedAt: undefined, revision: 0, storeOk: true };
   readonly #deps: GatewayServiceDeps;
+  readonly #actor = new AsyncLocalStorage<string>();
 
   constructor(deps: GatewayServiceDeps) {
     this.#deps = deps;
@@ -196,9 +242,30 @@ export class GatewayService {
   }
 
   async #changed(kind: string, key: string, data: unknown): Promise<void> {
-    await this.#deps.store.appendHistory({ kind, key, data, createdAt: this.#now() });
+    await this.#deps.store.appendHistory({ kind, key, data, createdAt: this.#now(), actor: this.actor });
+    await this.#applied();
+  }
+
+  /** Rebuilds the local table, then tells the other processes. */
+  async #applied(): Promise<void> {
     await this.refresh();
     await this.#deps.announce?.().catch((err: unknown) => this.#deps.onError?.(err, 'gateway announce'));
+  }
+
+  /**
+   * Runs `fn` with every change it makes recorded in the change log as made by `actor`
+   * (`admin-api`, `ab_admin`, `v1.0`, or an admin token's name); the innermost call wins.
+   *
+   * @example
+   * await gateway.withActor('ab_admin', () => gateway.createPolicy(levels, 'abp-0'));
+   */
+  withActor<T>(actor: string, fn: () => Promise<T>): Promise<T> {
+    return this.#actor.run(actor, fn);
+  }
+
+  /** Who the change being made is attributed to (see {@link withActor}). */
+  get actor(): string {
+    return this.#actor.getStore() ?? SYSTEM_ACTOR;
   }
 
   #now(): string {
@@ -255,9 +322,44 @@ export class GatewayService {
     const policies = this.validate(levels);
     const now = this.#now();
     const group: GatewayPolicyGroup = { id: id ?? newId('gwp'), levels: policies, revision: 1, createdAt: now, updatedAt: now };
-    await this.#deps.store.insertPolicy(group);
-    await this.#deps.store.appendHistory({ kind: 'policy.create', key: group.id, data: { levels: policies }, createdAt: now });
+    await this.#deps.store.insertPolicy(group, {
+      kind: 'policy.create',
+      key: group.id,
+      data: { levels: policies },
+      createdAt: now,
+      actor: this.actor,
+      revision: 1,
+    });
     return group;
+  }
+
+  /**
+   * Replaces the levels of a policy group (revision + 1); hosts bound to it use the new levels
+   * from the next request. With `expectedRevision`, refuses (HT_GATEWAY_POLICY_REVISION_CONFLICT)
+   * unless that is still the stored revision; a rejected change leaves the group in force.
+   */
+  async updatePolicy(id: string, levels: readonly unknown[], expectedRevision?: number): Promise<GatewayPolicyGroup> {
+    const policies = this.validate(levels);
+    const current = await this.getPolicy(id);
+    if (expectedRevision !== undefined && expectedRevision !== current.revision) {
+      throw GatewayPolicyRevisionConflict({ id, expected: expectedRevision, actual: current.revision });
+    }
+    const now = this.#now();
+    const next: GatewayPolicyGroup = { ...current, levels: policies, revision: current.revision + 1, updatedAt: now };
+    const ok = await this.#deps.store.updatePolicy(next, current.revision, {
+      kind: 'policy.update',
+      key: id,
+      data: { levels: policies },
+      createdAt: now,
+      actor: this.actor,
+      revision: next.revision,
+    });
+    if (!ok) {
+      const actual = await this.getPolicy(id);
+      throw GatewayPolicyRevisionConflict({ id, expected: current.revision, actual: actual.revision });
+    }
+    await this.#applied();
+    return next;
   }
 
   async getPolicy(id: string): Promise<GatewayPolicyGroup> {
@@ -269,8 +371,7 @@ export class GatewayService {
   async deletePolicy(id: string): Promise<void> {
     const bound = (await this.#deps.store.listHosts()).filter((h) => h.policyId === id || (runtimeMembers(h.policyId)?.includes(id) ?? false)).map((h) => h.host);
     if (bound.length > 0) throw GatewayPolicyInUse({ id, hosts: bound.join(', ') });
-    if (!(await this.#deps.store.deletePolicy(id))) throw GatewayPolicyNotFound({ id });
-    await this.#changed('policy.delete', id, null);
+    if (!(await this.#removePolicy(id))) throw GatewayPolicyNotFound({ id });
   }
 
   /**
@@ -278,9 +379,57 @@ export class GatewayService {
    * bound to it fall back to the default upstream. Returns whether it existed.
    */
   async removePolicy(id: string): Promise<boolean> {
-    if (!(await this.#deps.store.deletePolicy(id))) return false;
-    await this.#changed('policy.delete', id, null);
-    return true;
+    return this.#removePolicy(id);
+  }
+
+  async #removePolicy(id: string): Promise<boolean> {
+    const deleted = await this.#deps.store.deletePolicy(id, {
+      kind: 'policy.delete',
+      key: id,
+      createdAt: this.#now(),
+      actor: this.actor,
+    });
+    if (deleted) await this.#applied();
+    return deleted;
+  }
+
+  /**
+   * Every revision of a policy group, oldest first, deleted groups included (their history
+   * stays). HT_GATEWAY_POLICY_NOT_FOUND when no group of this id ever existed.
+   */
+  async policyHistory(id: string): Promise<PolicyRevision[]> {
+    const rows = (await this.#deps.store.listHistory({ key: id, kindPrefix: 'policy.', limit: 100_000 })).reverse();
+    if (rows.length === 0) {
+      // A group created before its creation was logged still has a (current) revision.
+      const g = await this.getPolicy(id);
+      return [{ revision: g.revision, change: 'created', at: g.createdAt, actor: null, levels: g.levels, historyId: '' }];
+    }
+    const out: PolicyRevision[] = [];
+    let last = 0;
+    for (const r of rows) {
+      const change = POLICY_CHANGES[r.kind];
+      if (change === undefined) continue;
+      const revision = r.revision ?? (change === 'created' ? 1 : last + 1);
+      last = revision;
+      const data = r.data as { levels?: unknown } | null;
+      out.push({
+        revision,
+        change,
+        at: r.createdAt,
+        actor: r.actor,
+        levels: Array.isArray(data?.levels) ? (data.levels as Policy[]) : null,
+        historyId: r.id,
+      });
+    }
+    return out;
+  }
+
+  /** One page of the whole change log, newest first; `before` is the previous page's `next`. */
+  async history(opts: { readonly limit: number; readonly before?: string | undefined }): Promise<GatewayHistoryPage> {
+    const limit = Math.min(Math.max(1, Math.trunc(opts.limit)), HISTORY_PAGE_MAX);
+    const rows = await this.#deps.store.listHistory({ limit: limit + 1, before: opts.before });
+    const entries = rows.slice(0, limit);
+    return { entries, next: rows.length > limit ? entries[entries.length - 1]?.id : undefined };
   }
 
   /** Ids of every policy group ever created whose id starts with `prefix` (deleted ones included). */

@@ -2,7 +2,51 @@ import type { Policy } from '@halftone/core';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import { newId } from '../../platform/ids.js';
-import type { GatewayHostBinding, GatewayPolicyGroup, GatewayStore, GatewayUpstream } from './gateway-store.js';
+import type {
+  GatewayHistoryEntry,
+  GatewayHistoryRecord,
+  GatewayHostBinding,
+  GatewayPolicyGroup,
+  GatewayStore,
+  GatewayUpstream,
+} from './gateway-store.js';
+
+/** `prefix` as a LIKE pattern matching strings that start with it (escape character `\`). */
+function likePrefix(prefix: string): string {
+  return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function historyRow(e: GatewayHistoryEntry) {
+  return {
+    id: newId('gwh'),
+    kind: e.kind,
+    key: e.key,
+    data: JSON.stringify(e.data ?? null),
+    created_at: e.createdAt,
+    actor: e.actor ?? null,
+    revision: e.revision ?? null,
+  };
+}
+
+function toHistory(r: {
+  id: string;
+  kind: string;
+  key: string;
+  data: string;
+  created_at: string;
+  actor: string | null;
+  revision: number | null;
+}): GatewayHistoryRecord {
+  return {
+    id: r.id,
+    kind: r.kind,
+    key: r.key,
+    data: JSON.parse(r.data) as unknown,
+    createdAt: r.created_at,
+    actor: r.actor,
+    revision: r.revision === null ? null : Number(r.revision),
+  };
+}
 
 /** The gateway store on the shared SQL database (SQLite or PostgreSQL). */
 export function createSqlGatewayStore(db: Kysely<Database>): GatewayStore {
@@ -58,21 +102,46 @@ export function createSqlGatewayStore(db: Kysely<Database>): GatewayStore {
       const row = await db.selectFrom('gateway_policy_groups').selectAll().where('id', '=', id).executeTakeFirst();
       return row === undefined ? undefined : toPolicy(row);
     },
-    async insertPolicy(g) {
-      await db
-        .insertInto('gateway_policy_groups')
-        .values({
-          id: g.id,
-          levels: JSON.stringify(g.levels),
-          revision: g.revision,
-          created_at: g.createdAt,
-          updated_at: g.updatedAt,
-        })
-        .execute();
+    async insertPolicy(g, history) {
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('gateway_policy_groups')
+          .values({
+            id: g.id,
+            levels: JSON.stringify(g.levels),
+            revision: g.revision,
+            created_at: g.createdAt,
+            updated_at: g.updatedAt,
+          })
+          .execute();
+        await trx.insertInto('gateway_history').values(historyRow(history)).execute();
+      });
     },
-    async deletePolicy(id) {
-      const res = await db.deleteFrom('gateway_policy_groups').where('id', '=', id).executeTakeFirst();
-      return Number(res.numDeletedRows) > 0;
+    async updatePolicy(g, fromRevision, history) {
+      return db.transaction().execute(async (trx) => {
+        const res = await trx
+          .updateTable('gateway_policy_groups')
+          .set({ levels: JSON.stringify(g.levels), revision: g.revision, updated_at: g.updatedAt })
+          .where('id', '=', g.id)
+          .where('revision', '=', fromRevision)
+          .executeTakeFirst();
+        if (Number(res.numUpdatedRows) === 0) return false;
+        await trx.insertInto('gateway_history').values(historyRow(history)).execute();
+        return true;
+      });
+    },
+    async deletePolicy(id, history) {
+      return db.transaction().execute(async (trx) => {
+        const row = await trx.selectFrom('gateway_policy_groups').selectAll().where('id', '=', id).executeTakeFirst();
+        if (row === undefined) return false;
+        const res = await trx.deleteFrom('gateway_policy_groups').where('id', '=', id).executeTakeFirst();
+        if (Number(res.numDeletedRows) === 0) return false;
+        if (history !== undefined) {
+          const entry = { ...history, data: { levels: JSON.parse(row.levels) as unknown }, revision: Number(row.revision) + 1 };
+          await trx.insertInto('gateway_history').values(historyRow(entry)).execute();
+        }
+        return true;
+      });
     },
     async listHosts() {
       const rows = await db.selectFrom('gateway_hosts').selectAll().orderBy('host').execute();
@@ -95,20 +164,24 @@ export function createSqlGatewayStore(db: Kysely<Database>): GatewayStore {
       return Number(res.numDeletedRows) > 0;
     },
     async historyKeys(kind, prefix) {
-      const escaped = prefix.replace(/[\\%_]/g, (c) => `\\${c}`);
       const rows = await db
         .selectFrom('gateway_history')
         .select('key')
         .where('kind', '=', kind)
-        .where(sql<boolean>`key like ${`${escaped}%`} escape '\\'`)
+        .where(sql<boolean>`key like ${likePrefix(prefix)} escape '\\'`)
         .execute();
       return rows.map((r) => r.key);
     },
     async appendHistory(e) {
-      await db
-        .insertInto('gateway_history')
-        .values({ id: newId('gwh'), kind: e.kind, key: e.key, data: JSON.stringify(e.data ?? null), created_at: e.createdAt })
-        .execute();
+      await db.insertInto('gateway_history').values(historyRow(e)).execute();
+    },
+    async listHistory(q) {
+      let query = db.selectFrom('gateway_history').selectAll();
+      if (q.before !== undefined) query = query.where('id', '<', q.before);
+      if (q.key !== undefined) query = query.where('key', '=', q.key);
+      if (q.kindPrefix !== undefined) query = query.where(sql<boolean>`kind like ${likePrefix(q.kindPrefix)} escape '\\'`);
+      const rows = await query.orderBy('id', 'desc').limit(q.limit).execute();
+      return rows.map(toHistory);
     },
   };
 }

@@ -23,12 +23,42 @@ export interface GatewayHostBinding {
   readonly updatedAt: string;
 }
 
-/** One row of the change log. */
+/** A change to append to the change log. */
 export interface GatewayHistoryEntry {
+  /** `upstream.put|delete`, `policy.create|update|delete`, `host.put|delete`. */
+  readonly kind: string;
+  /** The upstream name, policy-group id or host the change is about. */
+  readonly key: string;
+  readonly data: unknown;
+  readonly createdAt: string;
+  /** Who made it: `admin-api`, `ab_admin`, `v1.0`, `system`, … (null on rows before 0004). */
+  readonly actor?: string | null;
+  /** The policy revision a `policy.*` change produced. */
+  readonly revision?: number | null;
+}
+
+/** One row of the change log, as read back. */
+export interface GatewayHistoryRecord {
+  /** Time-sortable id (`gwh_…`): later changes have greater ids. */
+  readonly id: string;
   readonly kind: string;
   readonly key: string;
   readonly data: unknown;
   readonly createdAt: string;
+  readonly actor: string | null;
+  readonly revision: number | null;
+}
+
+/** Which part of the change log to read, newest first. */
+export interface GatewayHistoryQuery {
+  /** At most this many rows. */
+  readonly limit: number;
+  /** Only rows whose id sorts before this one (the cursor of the previous page). */
+  readonly before?: string | undefined;
+  /** Only rows about this key (with `kindPrefix`, e.g. one policy group). */
+  readonly key?: string | undefined;
+  /** Only rows whose kind starts with this, e.g. `policy.`. */
+  readonly kindPrefix?: string | undefined;
 }
 
 /** Persistence port of the gateway slice. */
@@ -40,8 +70,18 @@ export interface GatewayStore {
 
   listPolicies(): Promise<GatewayPolicyGroup[]>;
   getPolicy(id: string): Promise<GatewayPolicyGroup | undefined>;
-  insertPolicy(group: GatewayPolicyGroup): Promise<void>;
-  deletePolicy(id: string): Promise<boolean>;
+  /** Inserts the group and its `policy.create` history row in one transaction. */
+  insertPolicy(group: GatewayPolicyGroup, history: GatewayHistoryEntry): Promise<void>;
+  /**
+   * Replaces the group if its stored revision is still `fromRevision`, with its history row, in
+   * one transaction; false (and nothing written) when the group is gone or was changed meanwhile.
+   */
+  updatePolicy(group: GatewayPolicyGroup, fromRevision: number, history: GatewayHistoryEntry): Promise<boolean>;
+  /**
+   * Deletes the group; with `history`, also appends that row in the same transaction, completed
+   * with the deleted levels (`data.levels`) and the next revision. False when it did not exist.
+   */
+  deletePolicy(id: string, history?: Omit<GatewayHistoryEntry, 'data' | 'revision'>): Promise<boolean>;
 
   listHosts(): Promise<GatewayHostBinding[]>;
   getHost(host: string): Promise<GatewayHostBinding | undefined>;
@@ -49,6 +89,8 @@ export interface GatewayStore {
   deleteHost(host: string): Promise<boolean>;
 
   appendHistory(entry: GatewayHistoryEntry): Promise<void>;
+  /** Rows of the change log, newest first (see {@link GatewayHistoryQuery}). */
+  listHistory(query: GatewayHistoryQuery): Promise<GatewayHistoryRecord[]>;
   /** The keys of every history entry of `kind` whose key starts with `prefix` (ever, deleted ones included). */
   historyKeys(kind: string, prefix: string): Promise<string[]>;
 }
