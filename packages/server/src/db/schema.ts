@@ -17,6 +17,95 @@ export interface Database {
   gateway_policy_groups: GatewayPolicyGroupTable;
   gateway_hosts: GatewayHostTable;
   gateway_history: GatewayHistoryTable;
+  events_raw: EventRawTable;
+  event_rollups: EventRollupTable;
+  event_device_sketches: EventDeviceSketchTable;
+  crash_groups: CrashGroupTable;
+  crash_group_hours: CrashGroupHourTable;
+}
+
+/** One client event as received (kept `events.retentionHours`); the id is the client's UUID. */
+export interface EventRawTable {
+  id: string;
+  app_id: string;
+  device_id: string;
+  type: string;
+  /** Event time, epoch ms, corrected for the device's clock skew. */
+  ts: number;
+  /** Epoch ms the server received the batch (the purge goes by this). */
+  received_at: number;
+  /** The release the device's module version came from; '' for none. */
+  release_id: string;
+  /** JSON: the item as validated, plus the header fields it was attributed with. */
+  data: string;
+}
+
+/**
+ * Additive per-minute counters per (app, module, module version, release, stage cohort, device
+ * model). `release_id`, `stage` and `device_model` are '' when there is none (a baseline version
+ * no release shipped, an unknown model), so every key column is NOT NULL on both engines.
+ */
+export interface EventRollupTable {
+  app_id: string;
+  module: string;
+  module_version: string;
+  /** Epoch minutes (event time). */
+  minute: number;
+  release_id: string;
+  stage: string;
+  device_model: string;
+  sessions_started: number;
+  sessions_exited: number;
+  sessions_crashed: number;
+  sessions_abnormal: number;
+  crashes: number;
+  anrs: number;
+  installs_ok: number;
+  installs_failed: number;
+  downloads_ok: number;
+  downloads_failed: number;
+  page_views: number;
+  custom_events: number;
+  feedbacks: number;
+  /** Items the devices reported dropping (`client_report` quantities). */
+  dropped: number;
+}
+
+/** Distinct devices per hour and cohort: HyperLogLog registers (base64), merged by maximum. */
+export interface EventDeviceSketchTable {
+  app_id: string;
+  module: string;
+  module_version: string;
+  /** Epoch hours (event time). */
+  hour: number;
+  release_id: string;
+  stage: string;
+  registers: string;
+}
+
+/** A crash group: crashes whose normalised stack hashes to the same fingerprint. */
+export interface CrashGroupTable {
+  app_id: string;
+  fingerprint: string;
+  exception_type: string;
+  /** The first crash's message (truncated). */
+  title: string;
+  /** The normalised frames (JSON array) the fingerprint was computed from. */
+  frames: string;
+  first_seen: number;
+  last_seen: number;
+  count: number;
+}
+
+/** Crash counts per group, hour and release (for "top crash groups of a release in a window"). */
+export interface CrashGroupHourTable {
+  app_id: string;
+  module: string;
+  module_version: string;
+  hour: number;
+  release_id: string;
+  fingerprint: string;
+  count: number;
 }
 
 export interface GatewayUpstreamTable {
