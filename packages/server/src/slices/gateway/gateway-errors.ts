@@ -42,3 +42,19 @@ export const GatewayUpstreamTimeout = defineError(
   504,
   'Upstream "{name}" did not answer in time',
 );
+export const GatewayBadRequest = defineError('HT_GATEWAY_BAD_REQUEST', 400, 'The gateway cannot read this request: {reason}');
+export const GatewayHeadTooLarge = defineError(
+  'HT_GATEWAY_HEAD_TOO_LARGE',
+  431,
+  'The request head is too large: {reason}',
+);
+export const GatewayNotImplemented = defineError(
+  'HT_GATEWAY_NOT_IMPLEMENTED',
+  501,
+  'The gateway does not support this request: {reason}',
+);
+export const GatewayHttpVersion = defineError(
+  'HT_GATEWAY_HTTP_VERSION',
+  505,
+  'The gateway speaks HTTP/1.0 and HTTP/1.1 only: {reason}',
+);

@@ -1,8 +1,8 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { type AddressInfo, type Server, createServer } from 'node:net';
 import { abTestingAdminFor } from './abtesting-admin.js';
-import { abTestingGatewayHandler } from './abtesting-routes.js';
-import type { GatewayProxy } from './gateway-proxy.js';
+import { abTestingGatewayHandler, isAbTestingPath } from './abtesting-routes.js';
+import { GatewayProxy, isLoopback } from './gateway-proxy.js';
 import type { GatewayService } from './gateway-service.js';
 
 /** A listening gateway port. */
@@ -15,7 +15,8 @@ export interface GatewayListener {
 
 export interface GatewayListenOptions {
   readonly proxy: GatewayProxy;
-  readonly gateway: GatewayService;
+  /** Needed for `adminCompat`. */
+  readonly gateway?: GatewayService;
   readonly port: number;
   readonly host: string;
   /** Also answer the ABTestingGateway admin dialects on this port (loopback peers only). */
@@ -23,9 +24,10 @@ export interface GatewayListenOptions {
 }
 
 /**
- * Starts the gateway's proxy listener (the `--gateway-port`): every request is proxied, except
- * `/healthz` and `/metrics` for loopback peers and, with `adminCompat`, the ABTestingGateway
- * admin paths for loopback peers.
+ * Starts the gateway's proxy listener (the `--gateway-port`): a TCP server whose connections the
+ * proxy engine speaks HTTP/1.1 on. `/healthz` and `/metrics` for loopback peers and, with
+ * `adminCompat`, the ABTestingGateway admin paths for loopback peers are handed to a local
+ * `node:http` server instead of being proxied.
  *
  * @example
  * const l = await listenGateway({ proxy, gateway, port: 8080, host: '127.0.0.1', adminCompat: false });
@@ -33,11 +35,27 @@ export interface GatewayListenOptions {
  */
 export async function listenGateway(opts: GatewayListenOptions): Promise<GatewayListener> {
   const { proxy } = opts;
-  const compat = opts.adminCompat ? abTestingGatewayHandler(abTestingAdminFor(opts.gateway)) : undefined;
-  const server: Server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+  const compat = opts.adminCompat && opts.gateway !== undefined ? abTestingGatewayHandler(abTestingAdminFor(opts.gateway)) : undefined;
+  const local = createHttpServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+    // One request per handed-off connection: the next one comes back to the proxy engine.
+    res.setHeader('connection', 'close');
     if (compat !== undefined && compat(req, res)) return;
-    void proxy.handle(req, res);
+    if (GatewayProxy.isHealthPath(req.method ?? '', req.url ?? '', req.socket.remoteAddress)) {
+      proxy.answerLocal(req, res);
+      return;
+    }
+    // A kept-alive local connection that then asks for something else.
+    res.writeHead(421, { 'content-type': 'text/plain', connection: 'close' }).end('misdirected request\n');
   });
+  proxy.setLocal(
+    (method, path, peer) =>
+      GatewayProxy.isHealthPath(method, path, peer) || (compat !== undefined && isLoopback(peer) && isAbTestingPath(path)),
+    (socket) => {
+      local.emit('connection', socket);
+      socket.resume();
+    },
+  );
+  const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, proxy.accept);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {
@@ -50,10 +68,11 @@ export async function listenGateway(opts: GatewayListenOptions): Promise<Gateway
   return {
     url: `http://${h}:${a.port}`,
     port: a.port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      local.closeAllConnections();
+      await proxy.close();
+      await closed;
+    },
   };
 }

@@ -2,7 +2,9 @@ import { type IncomingMessage, type Server, createServer, request } from 'node:h
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test-app.test-helpers.js';
-import { endToEndHeaders, GatewayProxy, isLoopback } from './gateway-proxy.js';
+import { type GatewayListener, listenGateway } from './gateway-listener.js';
+import { endToEndHeaders, GatewayProxy, isLoopback, normaliseUriPath } from './gateway-proxy.js';
+import { parseRequestHead, type RequestHead } from './http1.js';
 
 interface Seen {
   method: string;
@@ -42,7 +44,7 @@ function send(base: string, path: string, opts: { method?: string; headers?: Rec
 
 describe('gateway proxy', () => {
   let t: TestApp;
-  let gw: Server;
+  let gw: GatewayListener;
   let gwUrl: string;
   const upstreams: Server[] = [];
   const seen: Seen[] = [];
@@ -73,12 +75,11 @@ describe('gateway proxy', () => {
       HALFTONE_GATEWAY_DEFAULT_UPSTREAM: 'a',
       HALFTONE_GATEWAY_TIMEOUT_MS: '300',
     });
-    gw = createServer((req, res) => void t.gatewayProxy.handle(req, res));
-    gwUrl = await listen(gw);
+    gw = await listenGateway({ proxy: t.gatewayProxy, gateway: t.gateway, port: 0, host: '127.0.0.1', adminCompat: false });
+    gwUrl = gw.url;
   });
   afterEach(async () => {
-    gw.closeAllConnections();
-    await new Promise((r) => gw.close(r));
+    await gw.close();
     for (const s of upstreams.splice(0)) {
       s.closeAllConnections();
       await new Promise((r) => s.close(r));
@@ -113,14 +114,19 @@ describe('gateway proxy', () => {
         { pattern: '^/abc/', suffix: '.other' },
       ],
     });
-    const req = (url: string, host = 'API.weibo.cn:8030') =>
-      ({ url, headers: { host }, socket: { remoteAddress: '127.0.0.1' } }) as unknown as IncomingMessage;
-    expect(proxy.runtimeKey(req('/abc/I/x?y=1'))).toBe('api.weibo.cn.abc');
-    expect(proxy.runtimeKey(req('/abc/z'))).toBe('api.weibo.cn.other');
-    expect(proxy.runtimeKey(req('/x?q=/abc/i/'))).toBe('api.weibo.cn');
-    expect(proxy.choose(req('/'))?.name).toBe('root');
+    const host = 'API.weibo.cn:8030';
+    const req = (url: string) => parseRequestHead(`GET ${url} HTTP/1.1\r\nHost: ${host}`) as RequestHead;
+    expect(proxy.runtimeKey(host, '/abc/I/x?y=1')).toBe('api.weibo.cn.abc');
+    expect(proxy.runtimeKey(host, '/abc/z')).toBe('api.weibo.cn.other');
+    expect(proxy.runtimeKey(host, '/x?q=/abc/i/')).toBe('api.weibo.cn');
+    // Locations match the normalised path ($uri): escapes decoded, slashes merged, dots resolved.
+    expect(proxy.runtimeKey(host, '/%61bc/%69/x')).toBe('api.weibo.cn.abc');
+    expect(proxy.runtimeKey(host, '//abc//f/')).toBe('api.weibo.cn.abc');
+    expect(proxy.runtimeKey(host, '/x/../abc/./i/')).toBe('api.weibo.cn.abc');
+    expect(proxy.runtimeKey(host, '/../abc/i/')).toBeUndefined();
+    expect(proxy.choose(req('/'), '127.0.0.1')?.name).toBe('root');
     // The location has its own key: no binding there means the default, not the host's binding.
-    expect(proxy.choose(req('/abc/i/x'))?.name).toBe('stable');
+    expect(proxy.choose(req('/abc/i/x'), '127.0.0.1')?.name).toBe('stable');
     await proxy.close();
   });
 
@@ -173,9 +179,11 @@ describe('gateway proxy', () => {
     expect(res.status).toBe(504);
     expect(res.json().code).toBe('HT_GATEWAY_UPSTREAM_TIMEOUT');
 
+    await gw.close();
     await t.close();
     t = await createTestApp({ HALFTONE_GATEWAY_UPSTREAMS: '{}' });
-    res = await send(gwUrl, '/');
+    gw = await listenGateway({ proxy: t.gatewayProxy, gateway: t.gateway, port: 0, host: '127.0.0.1', adminCompat: false });
+    res = await send(gw.url, '/');
     expect(res.status).toBe(502);
     expect(res.json().code).toBe('HT_GATEWAY_NO_UPSTREAM');
   });
@@ -218,17 +226,15 @@ describe('gateway proxy', () => {
       trustedProxies: [],
       timeoutMs: 1000,
     });
-    const s = createServer((req, res) => void empty.handle(req, res));
-    const url = await listen(s);
+    const s = await listenGateway({ proxy: empty, port: 0, host: '127.0.0.1', adminCompat: false });
+    const url = s.url;
     try {
       expect((await send(url, '/')).status).toBe(502);
       const m = await empty.metrics.text();
       expect(m).toContain('halftone_gateway_upstream_errors_total{upstream="none",kind="no_upstream"} 1');
       expect(m).toContain('halftone_gateway_requests_total{upstream="none",policy="none",code_class="5xx"} 1');
     } finally {
-      s.closeAllConnections();
-      await new Promise((r) => s.close(r));
-      await empty.close();
+      await s.close();
     }
   });
 

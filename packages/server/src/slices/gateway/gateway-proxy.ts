@@ -1,17 +1,33 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import {
-  type GatewayRequestFeatures,
-  rawQueryArg,
-  resolveClientIp,
-  singleHeaderValue,
-} from '@halftone/core';
-import { Pool, type Dispatcher } from 'undici';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type Socket, connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { type GatewayRequestFeatures, rawQueryArg, resolveClientIp } from '@halftone/core';
 import { toProblemDetails, PROBLEM_CONTENT_TYPE } from '../../platform/errors/error-handler.js';
 import type { HalftoneError } from '../../platform/errors/halftone-error.js';
 import { newId } from '../../platform/ids.js';
-import { GatewayNoUpstream, GatewayUpstreamTimeout, GatewayUpstreamUnreachable } from './gateway-errors.js';
+import {
+  GatewayBadRequest,
+  GatewayHeadTooLarge,
+  GatewayHttpVersion,
+  GatewayNoUpstream,
+  GatewayNotImplemented,
+  GatewayUpstreamTimeout,
+  GatewayUpstreamUnreachable,
+} from './gateway-errors.js';
 import { GatewayMetrics, NO_LABEL } from './gateway-metrics.js';
 import { type GatewayService, type GatewayTableStatus, normaliseHost } from './gateway-service.js';
+import {
+  type BodyFraming,
+  ChunkedScanner,
+  type Http1Error,
+  NO_BODY,
+  REASONS,
+  type RequestHead,
+  type ResponseHead,
+  parseRequestHead,
+  parseResponseHead,
+  responseFraming,
+} from './http1.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded in either direction. */
 const HOP_BY_HOP = new Set([
@@ -26,9 +42,14 @@ const HOP_BY_HOP = new Set([
   'proxy-authorization',
 ]);
 
+/** Request fields the proxy drops: hop-by-hop ones and those it sets itself. */
+const DROP_REQUEST = new Set([...HOP_BY_HOP, 'host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+/** Response fields the proxy drops: hop-by-hop ones and its own marker. */
+const DROP_RESPONSE = new Set([...HOP_BY_HOP, 'x-halftone-upstream']);
+
 /** The headers minus hop-by-hop ones and those listed in `Connection`. */
 export function endToEndHeaders(
-  headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>,
+  headers: Record<string, string | string[] | undefined>,
   drop: readonly string[] = [],
 ): Record<string, string | string[]> {
   const listed = new Set(drop);
@@ -45,6 +66,26 @@ export function endToEndHeaders(
   return out;
 }
 
+function stripMapped(ip: string): string {
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+/** Whether a peer address is a loopback one (127.0.0.0/8, ::1, ::ffff:127.x). */
+export function isLoopback(peer: string | undefined): boolean {
+  if (peer === undefined) return false;
+  return peer === '::1' || peer.startsWith('127.') || peer.startsWith('::ffff:127.');
+}
+
+/** The value of a field in a parsed head (repeated fields joined with `sep`), or undefined. */
+function field(head: RequestHead, name: string, sep = ', '): string | undefined {
+  let out: string | undefined;
+  const names = head.names;
+  for (let i = 0; i < names.length; i++) {
+    if (names[i] === name) out = out === undefined ? head.values[i] : `${out}${sep}${head.values[i]}`;
+  }
+  return out;
+}
+
 function parseCookies(header: string | undefined): Map<string, string> {
   const m = new Map<string, string>();
   if (header === undefined) return m;
@@ -57,171 +98,963 @@ function parseCookies(header: string | undefined): Map<string, string> {
   return m;
 }
 
-function headerString(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v.join(', ') : v;
+/**
+ * The diversion features of a parsed request, computed on first use (a policy that reads only
+ * `X-Uid` never parses cookies or resolves the client IP).
+ */
+class RequestFeatures implements GatewayRequestFeatures {
+  readonly #head: RequestHead;
+  readonly #peer: string | undefined;
+  readonly #trusted: (peer: string | undefined) => boolean;
+  #cookies: Map<string, string> | undefined;
+
+  constructor(head: RequestHead, peer: string | undefined, trusted: (peer: string | undefined) => boolean) {
+    this.#head = head;
+    this.#peer = peer;
+    this.#trusted = trusted;
+  }
+
+  /** `X-Uid`, like ABTestingGateway: absent when missing, empty or repeated. */
+  get uid(): string | undefined {
+    const names = this.#head.names;
+    let v: string | undefined;
+    let n = 0;
+    for (let i = 0; i < names.length; i++) {
+      if (names[i] === 'x-uid') {
+        n++;
+        v = this.#head.values[i];
+      }
+    }
+    return n === 1 && v !== '' ? v : undefined;
+  }
+
+  get ip(): string | undefined {
+    return resolveClientIp(this.#peer, field(this.#head, 'x-real-ip'), field(this.#head, 'x-forwarded-for'), this.#trusted);
+  }
+
+  get city(): string | undefined {
+    return rawQueryArg(this.#head.target, 'city');
+  }
+
+  get url(): string {
+    return this.#head.target;
+  }
+
+  headers(name: string): string | undefined {
+    return field(this.#head, name.toLowerCase());
+  }
+
+  cookie(name: string): string | undefined {
+    return (this.#cookies ??= parseCookies(field(this.#head, 'cookie', '; '))).get(name);
+  }
+
+  query(name: string): string | undefined {
+    return rawQueryArg(this.#head.target, name);
+  }
 }
 
-/** The diversion features of a request (uid from `X-Uid`, client IP, `city` query arg, …). */
-export function requestFeatures(req: IncomingMessage, trusted: (peer: string | undefined) => boolean): GatewayRequestFeatures {
-  const url = req.url ?? '/';
-  let cookies: Map<string, string> | undefined;
-  return {
-    uid: singleHeaderValue(req.headers['x-uid']),
-    ip: resolveClientIp(
-      req.socket.remoteAddress,
-      headerString(req.headers['x-real-ip']),
-      headerString(req.headers['x-forwarded-for']),
-      trusted,
-    ),
-    city: rawQueryArg(url, 'city'),
-    url,
-    headers: (name) => headerString(req.headers[name.toLowerCase()]),
-    cookie: (name) => (cookies ??= parseCookies(req.headers.cookie)).get(name),
-    query: (name) => rawQueryArg(url, name),
-  };
+/**
+ * The path of a request target as nginx's `$uri` has it, for location matching: the query
+ * dropped, percent-escapes decoded, repeated slashes merged, `.` and `..` segments resolved.
+ * Undefined when the path climbs above the root or has a malformed escape (the request is
+ * then refused with 400, as nginx does).
+ *
+ * @example
+ * normaliseUriPath('/a//b/./c/../%64?x=1'); // '/a/b/d'
+ */
+export function normaliseUriPath(target: string): string | undefined {
+  const q = target.indexOf('?');
+  let path = q < 0 ? target : target.slice(0, q);
+  if (path.includes('%')) {
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      return undefined;
+    }
+  }
+  if (!path.includes('//') && !path.includes('/.')) return path;
+  const out: string[] = [];
+  const parts = path.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const p = parts[i] as string;
+    if (p === '' || p === '.') {
+      if (i === parts.length - 1) out.push('');
+      continue;
+    }
+    if (p === '..') {
+      if (out.length === 0) return undefined;
+      out.pop();
+      if (i === parts.length - 1) out.push('');
+      continue;
+    }
+    out.push(p);
+  }
+  return `/${out.join('/')}`;
 }
 
 export interface GatewayProxyOptions {
   readonly gateway: Pick<GatewayService, 'table'> & Partial<Pick<GatewayService, 'status'>>;
   /** Where requests are counted (default: a new GatewayMetrics over `gateway`). */
   readonly metrics?: GatewayMetrics;
-  /** Peers whose X-Real-IP / X-Forwarded-For are believed. */
-  readonly trustedProxies: readonly string[];
-  /** Headers and inter-chunk body timeout of each upstream request. */
+  /** Peers whose X-Real-IP / X-Forwarded-For / X-Forwarded-Proto / X-Forwarded-Host are believed. */
+  readonly trustedProxies?: readonly string[];
+  /** A ready-made trust predicate (overrides `trustedProxies`). */
+  readonly trusted?: (peer: string | undefined) => boolean;
+  /** Inactivity timeout of an upstream exchange: no byte from the upstream for this long → 504. */
   readonly timeoutMs: number;
   /**
    * Location-level runtime keys (the ABTestingGateway `$hostkey` of a location): a request whose
-   * path matches `pattern` (case-insensitive, like nginx `location ~*`; first match wins) is
-   * diverted by the binding of `<host><suffix>` instead of `<host>`.
+   * normalised path matches `pattern` (case-insensitive, like nginx `location ~*`; first match
+   * wins) is diverted by the binding of `<host><suffix>` instead of `<host>`.
    */
   readonly locations?: readonly GatewayLocation[];
+  /** Idle client connections are closed after this long (default 5 s). */
+  readonly keepAliveTimeoutMs?: number;
+  /** A request head must arrive within this long (default 30 s) and fit in `maxHeadBytes`. */
+  readonly headersTimeoutMs?: number;
+  /** Largest request head accepted (default 16 KiB; 431 beyond). */
+  readonly maxHeadBytes?: number;
+  /** Idle keep-alive connections kept per upstream origin (default 256). */
+  readonly maxIdlePerOrigin?: number;
+  /** Idle upstream connections are closed after this long (default 4 s). */
+  readonly upstreamIdleMs?: number;
   readonly onError?: (err: unknown, context: string) => void;
 }
 
 export interface GatewayLocation {
-  /** Regular expression over the request path without the query (case-insensitive). */
+  /** Regular expression over the normalised request path (case-insensitive). */
   readonly pattern: string;
   /** Appended to the normalised host to form the runtime key, e.g. `.abc`. */
   readonly suffix: string;
 }
 
-function stripMapped(ip: string): string {
-  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-}
-
-/** Whether a peer address is a loopback one (127.0.0.0/8, ::1, ::ffff:127.x). */
-export function isLoopback(peer: string | undefined): boolean {
-  if (peer === undefined) return false;
-  return peer === '::1' || peer.startsWith('127.') || peer.startsWith('::ffff:127.');
-}
-
 const NO_STATUS: GatewayTableStatus = { loadedAt: undefined, revision: 0, storeOk: true };
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+/** One read buffer shared by every plain upstream socket: reads are handled synchronously, and
+ * anything kept past the callback is copied out first. */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+/** Methods whose requests (without a body) may be replayed on a new connection. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'PUT', 'TRACE']);
+
+interface Upstream {
+  readonly socket: Socket;
+  readonly pool: UpstreamPool;
+  /** Whether the connection has carried an exchange before (a reused one may have gone stale). */
+  reused: boolean;
+  owner: ClientConnection | null;
+}
+
+/** Keep-alive connections to one upstream origin. */
+class UpstreamPool {
+  readonly #idle: Upstream[] = [];
+  readonly #host: string;
+  readonly #port: number;
+  readonly #secure: boolean;
+  readonly #maxIdle: number;
+  readonly #idleMs: number;
+  readonly #all = new Set<Upstream>();
+
+  constructor(url: URL, maxIdle: number, idleMs: number) {
+    this.#secure = url.protocol === 'https:';
+    this.#host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    this.#port = url.port === '' ? (this.#secure ? 443 : 80) : Number(url.port);
+    this.#maxIdle = maxIdle;
+    this.#idleMs = idleMs;
+  }
+
+  /** An idle connection, or a new one (writes before it connects are queued by the socket). */
+  take(owner: ClientConnection): Upstream {
+    let up = this.#idle.pop();
+    while (up !== undefined && up.socket.destroyed) up = this.#idle.pop();
+    if (up === undefined) up = this.#open();
+    up.owner = owner;
+    return up;
+  }
+
+  /** A new connection (never a reused one). */
+  fresh(owner: ClientConnection): Upstream {
+    const up = this.#open();
+    up.owner = owner;
+    return up;
+  }
+
+  release(up: Upstream): void {
+    up.owner = null;
+    up.reused = true;
+    if (up.socket.destroyed || this.#idle.length >= this.#maxIdle) {
+      this.discard(up);
+      return;
+    }
+    up.socket.setTimeout(this.#idleMs);
+    up.socket.resume();
+    this.#idle.push(up);
+  }
+
+  discard(up: Upstream): void {
+    up.owner = null;
+    up.socket.destroy();
+    this.#forget(up);
+  }
+
+  #forget(up: Upstream): void {
+    this.#all.delete(up);
+    const i = this.#idle.indexOf(up);
+    if (i >= 0) this.#idle.splice(i, 1);
+  }
+
+  #open(): Upstream {
+    let up: Upstream;
+    const onRead = (n: number, buf: Uint8Array): boolean => {
+      const owner = up.owner;
+      if (owner === null) {
+        // Bytes from an idle upstream connection: it is out of step, drop it.
+        this.discard(up);
+        return false;
+      }
+      owner.upstreamData(buf, 0, n);
+      return true;
+    };
+    const socket: Socket = this.#secure
+      ? tlsConnect({ host: this.#host, port: this.#port, servername: this.#host })
+      : netConnect({ host: this.#host, port: this.#port, noDelay: true, onread: { buffer: READ_BUFFER, callback: onRead } });
+    up = { socket, pool: this, reused: false, owner: null };
+    this.#all.add(up);
+    if (this.#secure) {
+      socket.on('data', (chunk: Buffer) => {
+        if (up.owner === null) this.discard(up);
+        else up.owner.upstreamData(chunk, 0, chunk.length);
+      });
+    }
+    socket.on('drain', () => up.owner?.upstreamDrain());
+    socket.on('end', () => {
+      if (up.owner === null) this.discard(up);
+      else up.owner.upstreamEnd();
+    });
+    socket.on('timeout', () => {
+      if (up.owner === null) this.discard(up);
+      else up.owner.upstreamFailed(up, 'timeout', new Error('upstream timed out'));
+    });
+    socket.on('error', (err) => {
+      if (up.owner !== null) up.owner.upstreamFailed(up, 'error', err);
+    });
+    socket.on('close', () => {
+      const owner = up.owner;
+      this.#forget(up);
+      if (owner !== null) owner.upstreamFailed(up, 'closed', new Error('upstream closed the connection'));
+    });
+    return up;
+  }
+
+  close(): void {
+    for (const up of [...this.#all]) {
+      up.owner = null;
+      up.socket.destroy();
+    }
+    this.#all.clear();
+    this.#idle.length = 0;
+  }
+}
 
 interface Target {
-  readonly origin: string;
+  readonly pool: UpstreamPool;
+  /** `Host` for the upstream (the URL's host[:port]). */
+  readonly hostHeader: string;
   readonly basePath: string;
-  readonly pool: Pool;
+  readonly origin: string;
 }
 
-/** Request headers the proxy sets itself (and `host`, which undici derives from the origin). */
-const REPLACED_REQUEST = new Set(['host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
-
-/** Names listed in a `Connection` header value (lower-cased), or undefined when there are none. */
-function connectionListed(connection: string | string[] | undefined): Set<string> | undefined {
-  if (connection === undefined) return undefined;
-  let listed: Set<string> | undefined;
-  for (const v of Array.isArray(connection) ? connection : [connection]) {
-    for (const name of v.split(',')) {
-      const n = name.trim().toLowerCase();
-      if (n !== '' && !HOP_BY_HOP.has(n)) (listed ??= new Set()).add(n);
-    }
-  }
-  return listed;
+interface Route {
+  readonly name: string;
+  readonly policy: string;
+  readonly target: Target;
 }
 
-/**
- * The flat `[name, value, …]` list forwarded upstream: the end-to-end headers of the request
- * (as `endToEndHeaders(req.headers, ['host'])` yields them) plus the X-Forwarded-* trio.
- */
-function forwardedRequestHeaders(req: IncomingMessage): string[] {
-  const h = req.headers;
-  const listed = connectionListed(h.connection);
-  const out: string[] = [];
-  for (const name in h) {
-    const value = h[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || REPLACED_REQUEST.has(name)) continue;
-    if (listed !== undefined && listed.has(name)) continue;
-    if (typeof value === 'string') out.push(name, value);
-    else for (const v of value) out.push(name, v);
-  }
-  const xff = h['x-forwarded-for'];
-  const peer = req.socket.remoteAddress;
-  if (peer !== undefined) {
-    const ip = stripMapped(peer);
-    const prior = headerString(xff);
-    out.push('x-forwarded-for', prior === undefined ? ip : `${prior}, ${ip}`);
-  } else if (xff !== undefined && !listed?.has('x-forwarded-for')) {
-    out.push('x-forwarded-for', headerString(xff) as string);
-  }
-  const proto = h['x-forwarded-proto'];
-  out.push('x-forwarded-proto', headerString(proto) ?? 'http');
-  const host = headerString(h.host);
-  if (host !== undefined) out.push('x-forwarded-host', headerString(h['x-forwarded-host']) ?? host);
-  else if (h['x-forwarded-host'] !== undefined && !listed?.has('x-forwarded-host')) {
-    out.push('x-forwarded-host', headerString(h['x-forwarded-host']) as string);
-  }
+const PHASE_HEAD = 0;
+const PHASE_ACTIVE = 1;
+const PHASE_TUNNEL = 2;
+const PHASE_CLOSED = 3;
+
+/** Copies `buf[start, end)` into a new Buffer (the source may be the shared read buffer). */
+function copyOf(buf: Uint8Array, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(end - start);
+  out.set(buf.subarray(start, end));
   return out;
 }
 
 /**
- * The flat `[name, value, …]` list answered to the client from undici's raw upstream headers:
- * lower-cased names minus hop-by-hop ones, those listed in `Connection` and `x-halftone-upstream`,
- * then `x-halftone-upstream: <name>`.
+ * One client connection on the gateway port: reads request heads, routes each request, forwards
+ * it on an upstream keep-alive connection, and relays the answer, one exchange at a time
+ * (pipelined requests wait in the buffer, in order).
  */
-function forwardedResponseHeaders(raw: Buffer[], upstream: string): string[] {
-  const out: string[] = [];
-  let listed: Set<string> | undefined;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (raw[i] as Buffer).toString('latin1').toLowerCase();
-    const value = (raw[i + 1] as Buffer).toString('latin1');
-    if (name === 'connection') {
-      listed = connectionListed(value);
-      continue;
-    }
-    if (HOP_BY_HOP.has(name) || name === 'x-halftone-upstream') continue;
-    out.push(name, value);
+class ClientConnection {
+  readonly #proxy: GatewayProxy;
+  readonly socket: Socket;
+  readonly peer: string | undefined;
+  #phase = PHASE_HEAD;
+  /** Bytes read from the client and not consumed yet. */
+  #buf: Buffer | null = null;
+  /** Where the search for the end of the head resumes in `#buf`. */
+  #scanFrom = 0;
+  #headStartedAt = 0;
+  #clientEnded = false;
+  #keepAlive = true;
+
+  // The exchange in flight (valid in PHASE_ACTIVE).
+  #req: RequestHead | undefined;
+  #route: Route | undefined;
+  #start = 0;
+  #up: Upstream | null = null;
+  /** The request head as sent upstream, kept while the exchange may be replayed. */
+  #replay: Buffer | null = null;
+  #reqLeft = 0;
+  #reqChunks: ChunkedScanner | null = null;
+  #reqDone = true;
+  #resHeadBuf: Buffer | null = null;
+  #res: ResponseHead | undefined;
+  #resFraming: BodyFraming = NO_BODY;
+  #resLeft = 0;
+  #resChunks: ChunkedScanner | null = null;
+  #dechunk = false;
+  #resStarted = false;
+  /** Any byte of a response seen on this exchange (a retry is no longer possible). */
+  #resBytes = false;
+  #upstreamPaused = false;
+  #clientPaused = false;
+
+  constructor(proxy: GatewayProxy, socket: Socket) {
+    this.#proxy = proxy;
+    this.socket = socket;
+    this.peer = socket.remoteAddress;
+    socket.setNoDelay(true);
+    socket.setTimeout(proxy.keepAliveTimeoutMs);
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('drain', this.#onDrain);
+    socket.on('timeout', this.#onTimeout);
+    socket.on('error', () => {});
+    socket.on('close', this.#onClose);
   }
-  if (listed !== undefined) {
-    let w = 0;
-    for (let i = 0; i < out.length; i += 2) {
-      if (listed.has(out[i] as string)) continue;
-      out[w++] = out[i] as string;
-      out[w++] = out[i + 1] as string;
+
+  readonly #onData = (chunk: Buffer): void => {
+    switch (this.#phase) {
+      case PHASE_HEAD:
+        if (this.#buf === null) {
+          this.#buf = chunk;
+          this.#headStartedAt = performance.now();
+          this.socket.setTimeout(this.#proxy.headersTimeoutMs);
+        } else {
+          this.#buf = Buffer.concat([this.#buf, chunk]);
+        }
+        this.#nextHeads();
+        break;
+      case PHASE_ACTIVE:
+        if (!this.#reqDone) {
+          const used = this.#forwardBody(chunk, 0);
+          if (used < chunk.length) this.#stash(chunk.subarray(used));
+        } else {
+          this.#stash(chunk);
+        }
+        break;
+      case PHASE_TUNNEL:
+        if (this.#up !== null && !this.#up.socket.write(chunk)) this.#pauseClient();
+        break;
+      default:
     }
-    out.length = w;
+  };
+
+  readonly #onEnd = (): void => {
+    this.#clientEnded = true;
+    if (this.#phase === PHASE_TUNNEL) this.#up?.socket.end();
+    else if (this.#phase === PHASE_HEAD) this.#close();
+    // PHASE_ACTIVE: the answer is still written, then the connection ends.
+  };
+
+  readonly #onDrain = (): void => {
+    if (this.#upstreamPaused && this.#up !== null) {
+      this.#upstreamPaused = false;
+      this.#up.socket.resume();
+    }
+  };
+
+  readonly #onTimeout = (): void => {
+    // Idle keep-alive, or a head that did not arrive in time: close (nginx does the same).
+    if (this.#phase === PHASE_HEAD) this.socket.destroy();
+  };
+
+  readonly #onClose = (): void => {
+    const up = this.#up;
+    this.#phase = PHASE_CLOSED;
+    this.#up = null;
+    if (up !== null) up.pool.discard(up);
+    this.#proxy.forget(this);
+  };
+
+  #stash(bytes: Buffer): void {
+    this.#buf = this.#buf === null ? bytes : Buffer.concat([this.#buf, bytes]);
+    // Pipelined requests wait; do not let a client queue without bound.
+    if (this.#buf.length > this.#proxy.maxHeadBytes) this.#pauseClient();
   }
-  out.push('x-halftone-upstream', upstream);
-  return out;
+
+  #pauseClient(): void {
+    if (!this.#clientPaused) {
+      this.#clientPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  #resumeClient(): void {
+    if (this.#clientPaused) {
+      this.#clientPaused = false;
+      this.socket.resume();
+    }
+  }
+
+  /** Parses and starts as many buffered requests as the state allows (one at a time). */
+  #nextHeads(): void {
+    const max = this.#proxy.maxHeadBytes;
+    while (this.#phase === PHASE_HEAD && this.#buf !== null) {
+      const buf = this.#buf;
+      // Empty lines before a request line are ignored (RFC 9112 §2.2).
+      let s = 0;
+      while (s + 1 < buf.length && buf[s] === 13 && buf[s + 1] === 10) s += 2;
+      const end = buf.indexOf(CRLFCRLF, Math.max(s, this.#scanFrom));
+      if (end < 0) {
+        if (buf.length - s > max) {
+          this.#reject({ status: 431, reason: `the request head is larger than ${max} bytes` });
+        } else if (performance.now() - this.#headStartedAt > this.#proxy.headersTimeoutMs) {
+          this.socket.destroy();
+        } else {
+          this.#scanFrom = Math.max(s, buf.length - 3);
+        }
+        return;
+      }
+      if (end - s > max) {
+        this.#reject({ status: 431, reason: `the request head is larger than ${max} bytes` });
+        return;
+      }
+      this.#scanFrom = 0;
+      const head = parseRequestHead(buf.toString('latin1', s, end));
+      if ('status' in head) {
+        this.#reject(head);
+        return;
+      }
+      if (this.#proxy.isLocal(head, this.peer)) {
+        this.#handoff(s === 0 ? buf : buf.subarray(s));
+        return;
+      }
+      const rest = end + 4;
+      this.#buf = rest < buf.length ? buf.subarray(rest) : null;
+      this.#begin(head);
+    }
+    if (this.#phase === PHASE_HEAD && this.#buf === null) {
+      this.socket.setTimeout(this.#proxy.keepAliveTimeoutMs);
+      this.#resumeClient();
+    }
+  }
+
+  /** Gives the connection (and what was read of it) to the local HTTP server. */
+  #handoff(bytes: Buffer): void {
+    this.#phase = PHASE_CLOSED;
+    this.#buf = null;
+    const s = this.socket;
+    s.removeListener('data', this.#onData);
+    s.removeListener('end', this.#onEnd);
+    s.removeListener('drain', this.#onDrain);
+    s.removeListener('timeout', this.#onTimeout);
+    s.removeListener('close', this.#onClose);
+    s.removeAllListeners('error');
+    s.setTimeout(0);
+    this.#proxy.forget(this);
+    s.pause();
+    s.unshift(bytes);
+    this.#proxy.handoff(s);
+  }
+
+  /** Answers a request the gateway cannot parse, and closes the connection. */
+  #reject(e: Http1Error): void {
+    this.#buf = null;
+    this.#phase = PHASE_ACTIVE;
+    this.#keepAlive = false;
+    this.#start = performance.now();
+    this.#route = undefined;
+    const make =
+      e.status === 431 ? GatewayHeadTooLarge : e.status === 501 ? GatewayNotImplemented : e.status === 505 ? GatewayHttpVersion : GatewayBadRequest;
+    this.#writeProblem(make({ reason: e.reason }));
+  }
+
+  #begin(req: RequestHead): void {
+    this.#phase = PHASE_ACTIVE;
+    this.#req = req;
+    this.#start = performance.now();
+    this.#keepAlive = req.keepAlive && !this.#proxy.closing;
+    this.socket.setTimeout(0);
+    const route = this.#proxy.route(req, this.peer);
+    this.#route = route;
+    this.#reqDone = req.framing.kind === 'none';
+    this.#reqLeft = req.framing.kind === 'length' ? req.framing.length : 0;
+    this.#reqChunks = req.framing.kind === 'chunked' ? new ChunkedScanner() : null;
+    this.#resHeadBuf = null;
+    this.#res = undefined;
+    this.#resStarted = false;
+    this.#resBytes = false;
+    this.#dechunk = false;
+    if (route === undefined) {
+      // Nothing to forward to: answer, and close if a body would have to be drained first.
+      if (!this.#reqDone) this.#keepAlive = false;
+      this.#writeProblem(GatewayNoUpstream());
+      return;
+    }
+    const head = Buffer.from(this.#proxy.upstreamHead(req, route.target, this.peer), 'latin1');
+    this.#replay = this.#reqDone && req.upgrade === undefined && IDEMPOTENT.has(req.method) ? head : null;
+    const up = route.target.pool.take(this);
+    this.#up = up;
+    up.socket.setTimeout(this.#proxy.timeoutMs);
+    let first: Buffer = head;
+    if (!this.#reqDone && this.#buf !== null) {
+      const buf = this.#buf;
+      this.#buf = null;
+      const used = this.#bodyBytes(buf, 0);
+      if (used < 0) return;
+      if (used < buf.length) this.#buf = buf.subarray(used);
+      first = Buffer.concat([head, buf.subarray(0, used)]);
+    }
+    if (!up.socket.write(first)) this.#pauseClient();
+  }
+
+  /**
+   * How many bytes of `chunk` (from `from`) belong to the request body, updating the body state;
+   * -1 when the body is malformed (the exchange is then answered with 400 and ends).
+   */
+  #bodyBytes(chunk: Buffer, from: number): number {
+    if (this.#reqChunks !== null) {
+      const r = this.#reqChunks.scan(chunk, from, chunk.length);
+      if (r === -2) {
+        this.#badBody(this.#reqChunks.error ?? 'malformed chunked body');
+        return -1;
+      }
+      if (r === -1) return chunk.length - from;
+      this.#reqDone = true;
+      return r - from;
+    }
+    const take = Math.min(this.#reqLeft, chunk.length - from);
+    this.#reqLeft -= take;
+    if (this.#reqLeft === 0) this.#reqDone = true;
+    return take;
+  }
+
+  /** Forwards request-body bytes of `chunk` from `from`; returns how many were consumed. */
+  #forwardBody(chunk: Buffer, from: number): number {
+    const used = this.#bodyBytes(chunk, from);
+    if (used < 0) return chunk.length;
+    const up = this.#up;
+    if (up !== null && used > 0) {
+      const part = from === 0 && used === chunk.length ? chunk : chunk.subarray(from, from + used);
+      if (!up.socket.write(part)) this.#pauseClient();
+    }
+    return used;
+  }
+
+  #badBody(reason: string): void {
+    const up = this.#up;
+    this.#up = null;
+    if (up !== null) up.pool.discard(up);
+    this.#keepAlive = false;
+    if (this.#resStarted) {
+      this.socket.destroy();
+      return;
+    }
+    this.#writeProblem(GatewayBadRequest({ reason }), this.#route?.name);
+  }
+
+  upstreamDrain(): void {
+    if (this.#phase === PHASE_ACTIVE || this.#phase === PHASE_TUNNEL) this.#resumeClient();
+  }
+
+  /** Bytes from the upstream of this exchange (`buf` may be the shared read buffer). */
+  upstreamData(buf: Uint8Array, start: number, end: number): void {
+    if (this.#phase === PHASE_TUNNEL) {
+      if (!this.socket.write(copyOf(buf, start, end))) this.#pauseUpstream();
+      return;
+    }
+    if (this.#phase !== PHASE_ACTIVE) return;
+    this.#resBytes = true;
+    let s = start;
+    while (s < end && this.#phase === PHASE_ACTIVE) {
+      if (this.#res === undefined) {
+        const r = this.#responseHead(buf, s, end);
+        if (r < 0) return;
+        s = r;
+        continue;
+      }
+      s = this.#responseBody(buf, s, end);
+    }
+  }
+
+  /**
+   * Collects and handles the response head; returns where the body starts in `buf`, or -1 when
+   * more bytes are needed or the exchange ended.
+   */
+  #responseHead(buf: Uint8Array, start: number, end: number): number {
+    const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    let head: string;
+    let rest: number;
+    if (this.#resHeadBuf === null) {
+      const e = b.indexOf(CRLFCRLF, start);
+      if (e < 0 || e >= end) {
+        this.#resHeadBuf = copyOf(buf, start, end);
+        return this.#checkHeadSize();
+      }
+      head = b.toString('latin1', start, e);
+      rest = e + 4;
+    } else {
+      const prev = this.#resHeadBuf;
+      const joined = Buffer.concat([prev, b.subarray(start, end)]);
+      const e = joined.indexOf(CRLFCRLF, Math.max(0, prev.length - 3));
+      if (e < 0) {
+        this.#resHeadBuf = joined;
+        return this.#checkHeadSize();
+      }
+      this.#resHeadBuf = null;
+      head = joined.toString('latin1', 0, e);
+      // Continue from the bytes of this read that follow the head.
+      rest = start + (e + 4 - prev.length);
+    }
+    this.#resHeadBuf = null;
+    const res = parseResponseHead(head);
+    const route = this.#route as Route;
+    const req = this.#req as RequestHead;
+    if ('reason' in res && !('names' in res)) {
+      this.#upstreamBroken(new Error(res.reason));
+      return -1;
+    }
+    const r = res as ResponseHead;
+    if (r.status < 200) {
+      if (r.status === 101) {
+        if (req.upgrade === undefined) {
+          this.#upstreamBroken(new Error('upstream switched protocols unasked'));
+          return -1;
+        }
+        this.#tunnel(r, b, rest, end);
+        return -1;
+      }
+      // Interim answers (100 Continue, 103 Early Hints) go to HTTP/1.1 clients as they are.
+      if (req.minor === 1) this.socket.write(this.#clientHead(r, false, undefined), 'latin1');
+      return rest;
+    }
+    this.#res = r;
+    const framing = responseFraming(req.method, r);
+    this.#resFraming = framing;
+    this.#dechunk = framing.kind === 'chunked' && req.minor === 0;
+    if (framing.kind === 'close' || this.#dechunk) this.#keepAlive = false;
+    if (framing.kind === 'length') this.#resLeft = framing.length;
+    this.#resChunks = framing.kind === 'chunked' ? new ChunkedScanner() : null;
+    const text = this.#clientHead(r, true, route.name);
+    this.#resStarted = true;
+    if (framing.kind === 'none') {
+      this.socket.write(text, 'latin1');
+      this.#complete(rest < end);
+      return -1;
+    }
+    // Head and the first body bytes in one write.
+    let bodyEnd = rest;
+    if (framing.kind === 'length') bodyEnd = rest + Math.min(this.#resLeft, end - rest);
+    else if (framing.kind === 'close') bodyEnd = end;
+    else if (!this.#dechunk) {
+      const scanner = this.#resChunks as ChunkedScanner;
+      const r2 = scanner.scan(buf, rest, end);
+      if (r2 === -2) {
+        this.socket.write(text, 'latin1');
+        this.#upstreamBroken(new Error(`upstream: ${scanner.error ?? 'malformed chunked body'}`));
+        return -1;
+      }
+      bodyEnd = r2 === -1 ? end : r2;
+      const hl = Buffer.byteLength(text, 'latin1');
+      const out = Buffer.allocUnsafe(hl + bodyEnd - rest);
+      out.write(text, 0, 'latin1');
+      out.set(buf.subarray(rest, bodyEnd), hl);
+      if (!this.socket.write(out)) this.#pauseUpstream();
+      if (r2 >= 0) this.#complete(bodyEnd < end);
+      return r2 >= 0 ? -1 : end;
+    } else {
+      this.socket.write(text, 'latin1');
+      return rest;
+    }
+    const hl = Buffer.byteLength(text, 'latin1');
+    const out = Buffer.allocUnsafe(hl + bodyEnd - rest);
+    out.write(text, 0, 'latin1');
+    out.set(buf.subarray(rest, bodyEnd), hl);
+    if (!this.socket.write(out)) this.#pauseUpstream();
+    if (framing.kind === 'length') {
+      this.#resLeft -= bodyEnd - rest;
+      if (this.#resLeft === 0) {
+        this.#complete(bodyEnd < end);
+        return -1;
+      }
+    }
+    return end;
+  }
+
+  #checkHeadSize(): number {
+    if ((this.#resHeadBuf?.length ?? 0) > 64 * 1024) this.#upstreamBroken(new Error('upstream response head is too large'));
+    return -1;
+  }
+
+  /** Relays response-body bytes; returns where the next unread byte is (or `end`). */
+  #responseBody(buf: Uint8Array, start: number, end: number): number {
+    const framing = this.#resFraming;
+    if (framing.kind === 'length') {
+      const take = Math.min(this.#resLeft, end - start);
+      if (!this.socket.write(copyOf(buf, start, start + take))) this.#pauseUpstream();
+      this.#resLeft -= take;
+      if (this.#resLeft === 0) this.#complete(start + take < end);
+      return end;
+    }
+    if (framing.kind === 'close') {
+      if (!this.socket.write(copyOf(buf, start, end))) this.#pauseUpstream();
+      return end;
+    }
+    const scanner = this.#resChunks as ChunkedScanner;
+    let r: number;
+    if (this.#dechunk) {
+      r = scanner.scan(buf, start, end, (from, to) => {
+        if (!this.socket.write(copyOf(buf, from, to))) this.#pauseUpstream();
+      });
+    } else {
+      r = scanner.scan(buf, start, end);
+      const stop = r >= 0 ? r : end;
+      if (stop > start && !this.socket.write(copyOf(buf, start, stop))) this.#pauseUpstream();
+    }
+    if (r === -2) {
+      this.#upstreamBroken(new Error(`upstream: ${scanner.error ?? 'malformed chunked body'}`));
+      return end;
+    }
+    if (r >= 0) this.#complete(r < end);
+    return end;
+  }
+
+  #pauseUpstream(): void {
+    if (!this.#upstreamPaused && this.#up !== null) {
+      this.#upstreamPaused = true;
+      this.#up.socket.pause();
+    }
+  }
+
+  /** The head the client gets for an upstream answer. */
+  #clientHead(r: ResponseHead, final: boolean, upstream: string | undefined): string {
+    let out = `HTTP/1.1 ${r.status} ${r.reason}\r\n`;
+    const { names, lines } = r;
+    const listed = r.connectionListed;
+    for (let i = 0; i < names.length; i++) {
+      const n = names[i] as string;
+      if (DROP_RESPONSE.has(n) || (listed !== undefined && listed.includes(n))) continue;
+      out += `${lines[i]}\r\n`;
+    }
+    if (upstream !== undefined) out += `x-halftone-upstream: ${upstream}\r\n`;
+    if (final) {
+      if (this.#resFraming.kind === 'chunked' && !this.#dechunk) out += 'transfer-encoding: chunked\r\n';
+      if (!this.#keepAlive) out += 'connection: close\r\n';
+      else if ((this.#req as RequestHead).minor === 0) out += 'connection: keep-alive\r\n';
+    }
+    return `${out}\r\n`;
+  }
+
+  /** Switches to a two-way byte tunnel after `101 Switching Protocols`. */
+  #tunnel(r: ResponseHead, buf: Buffer, rest: number, end: number): void {
+    const route = this.#route as Route;
+    let out = `HTTP/1.1 101 ${r.reason}\r\n`;
+    for (let i = 0; i < r.names.length; i++) {
+      const n = r.names[i] as string;
+      if (n === 'connection' || n === 'keep-alive' || n === 'x-halftone-upstream') continue;
+      out += `${r.lines[i]}\r\n`;
+    }
+    out += `connection: upgrade\r\nx-halftone-upstream: ${route.name}\r\n\r\n`;
+    this.#phase = PHASE_TUNNEL;
+    this.#replay = null;
+    this.socket.setTimeout(0);
+    this.#up?.socket.setTimeout(0);
+    this.socket.write(out, 'latin1');
+    if (rest < end) this.socket.write(copyOf(buf, rest, end));
+    this.#proxy.observe(route, 101, this.#start);
+    const pending = this.#buf;
+    this.#buf = null;
+    if (pending !== null) this.#up?.socket.write(pending);
+    this.#resumeClient();
+    if (this.#clientEnded) this.#up?.socket.end();
+  }
+
+  /** The upstream ended its side (close-delimited bodies end here; tunnels end the client). */
+  upstreamEnd(): void {
+    if (this.#phase === PHASE_TUNNEL) {
+      this.socket.end();
+      return;
+    }
+    if (this.#phase === PHASE_ACTIVE && this.#res !== undefined && this.#resFraming.kind === 'close') {
+      this.#complete(true);
+    }
+    // Otherwise 'close' follows and reports the failure.
+  }
+
+  upstreamFailed(up: Upstream, kind: 'timeout' | 'error' | 'closed', err: Error): void {
+    if (up !== this.#up) return;
+    if (this.#phase === PHASE_TUNNEL) {
+      this.#up = null;
+      up.pool.discard(up);
+      this.socket.destroy();
+      return;
+    }
+    if (this.#phase !== PHASE_ACTIVE) return;
+    this.#up = null;
+    up.pool.discard(up);
+    const route = this.#route as Route;
+    // A kept-alive connection the upstream closed as we reused it: replay once on a new one.
+    if (kind !== 'timeout' && up.reused && !this.#resBytes && this.#replay !== null) {
+      const head = this.#replay;
+      this.#replay = null;
+      const fresh = route.target.pool.fresh(this);
+      this.#up = fresh;
+      fresh.socket.setTimeout(this.#proxy.timeoutMs);
+      fresh.socket.write(head);
+      return;
+    }
+    if (this.#resStarted) {
+      // The status is gone: cut the connection so the client sees a broken body.
+      this.#proxy.observe(route, (this.#res as ResponseHead).status, this.#start);
+      this.#proxy.reportError(err, `gateway upstream ${route.name}`);
+      this.#phase = PHASE_CLOSED;
+      this.socket.destroy();
+      return;
+    }
+    if (!this.#reqDone) this.#keepAlive = false;
+    const cause = { cause: err, detail: `${route.target.origin}: ${err.message}` };
+    if (kind === 'timeout') {
+      this.#proxy.countError(route.name, 'timeout');
+      this.#writeProblem(GatewayUpstreamTimeout({ name: route.name }, cause), route.name);
+    } else {
+      this.#proxy.countError(route.name, 'unreachable');
+      this.#writeProblem(GatewayUpstreamUnreachable({ name: route.name }, cause), route.name);
+    }
+  }
+
+  /** The upstream sent something unusable. */
+  #upstreamBroken(err: Error): void {
+    const up = this.#up;
+    if (up !== null) {
+      this.#up = null;
+      up.pool.discard(up);
+    }
+    const route = this.#route as Route;
+    if (this.#resStarted) {
+      this.#proxy.reportError(err, `gateway upstream ${route.name}`);
+      this.#phase = PHASE_CLOSED;
+      this.socket.destroy();
+      return;
+    }
+    if (!this.#reqDone) this.#keepAlive = false;
+    this.#proxy.countError(route.name, 'unreachable');
+    this.#writeProblem(GatewayUpstreamUnreachable({ name: route.name }, { cause: err, detail: `${route.target.origin}: ${err.message}` }), route.name);
+  }
+
+  /** The response is complete: count it, recycle the upstream connection, go on. */
+  #complete(extraBytes: boolean): void {
+    const route = this.#route as Route;
+    const up = this.#up;
+    this.#up = null;
+    this.#upstreamPaused = false;
+    if (up !== null) {
+      up.socket.resume();
+      if (!extraBytes && this.#reqDone && (this.#res as ResponseHead).keepAlive && this.#resFraming.kind !== 'close') {
+        up.pool.release(up);
+      } else {
+        up.pool.discard(up);
+      }
+    }
+    this.#proxy.observe(route, (this.#res as ResponseHead).status, this.#start);
+    this.#finish();
+  }
+
+  /** Writes a problem+json answer for the exchange in flight and finishes it. */
+  #writeProblem(err: HalftoneError, upstream?: string): void {
+    const up = this.#up;
+    if (up !== null) {
+      this.#up = null;
+      up.pool.discard(up);
+    }
+    const body = JSON.stringify(toProblemDetails(err, newId('req')));
+    const close = !this.#keepAlive || !this.#reqDone;
+    if (close) this.#keepAlive = false;
+    let head =
+      `HTTP/1.1 ${err.status} ${REASONS[err.status] ?? 'Error'}\r\n` +
+      `content-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n`;
+    if (upstream !== undefined) head += `x-halftone-upstream: ${upstream}\r\n`;
+    if (close) head += 'connection: close\r\n';
+    this.socket.write(`${head}\r\n${body}`);
+    this.#proxy.observeProblem(this.#route, err.status, this.#start);
+    this.#finish();
+  }
+
+  /** Ends the exchange: closes the connection or goes on with the next buffered request. */
+  #finish(): void {
+    this.#req = undefined;
+    this.#res = undefined;
+    this.#route = undefined;
+    this.#replay = null;
+    this.#reqChunks = null;
+    this.#resChunks = null;
+    if (!this.#reqDone || !this.#keepAlive || this.#clientEnded || this.#proxy.closing) {
+      this.#close();
+      return;
+    }
+    this.#phase = PHASE_HEAD;
+    this.#headStartedAt = performance.now();
+    if (this.#buf !== null) {
+      this.socket.setTimeout(this.#proxy.headersTimeoutMs);
+      this.#nextHeads();
+    } else {
+      this.socket.setTimeout(this.#proxy.keepAliveTimeoutMs);
+      this.#resumeClient();
+    }
+  }
+
+  #close(): void {
+    this.#phase = PHASE_CLOSED;
+    this.#buf = null;
+    this.socket.end();
+    // A client that never reads its answer must not hold the connection open for ever.
+    this.socket.setTimeout(this.#proxy.keepAliveTimeoutMs, () => this.socket.destroy());
+  }
+
+  /** Closes the connection when it is idle (graceful shutdown). */
+  closeIfIdle(): void {
+    if (this.#phase === PHASE_HEAD && this.#buf === null) this.#close();
+  }
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
-
 /**
- * The gateway's request handler (for a `node:http` server): picks the upstream of each request
- * (host binding → compiled policy group → default upstream), forwards it through a keep-alive
- * undici Pool per origin (round-robin over the upstream's URLs) with streamed bodies, and
- * answers problem+json when no upstream can answer.
+ * The gray gateway's HTTP/1.1 proxy engine. It speaks HTTP itself on raw sockets — a strict
+ * head parser (./http1.ts), bytes forwarded without re-encoding, one write per answer where the
+ * upstream's answer arrives in one read, keep-alive upstream pools with a shared read buffer —
+ * because Node's `http` server plus a client library costs about twice as much per request
+ * (measured: bench/GATEWAY.md). For each request: host (+ location) → policy binding → compiled
+ * policy group → upstream (or the default upstream); problem+json answers when no upstream can
+ * answer; WebSocket and other upgrades become byte tunnels after `101`.
  */
 export class GatewayProxy {
   readonly #opts: GatewayProxyOptions;
-  readonly #pools = new Map<string, Pool>();
+  readonly #pools = new Map<string, UpstreamPool>();
   readonly #cursor = new Map<string, number>();
-  /** Parsed upstream URLs (origin, base path, pool), so the hot path builds no `URL`. */
   readonly #targets = new Map<string, Target>();
   readonly #trusted: (peer: string | undefined) => boolean;
   readonly #locations: readonly { readonly re: RegExp; readonly suffix: string }[];
+  readonly #clients = new Set<ClientConnection>();
+  #handoff: ((socket: Socket) => void) | undefined;
+  #isLocal: ((method: string, path: string, peer: string | undefined) => boolean) | undefined;
   /** Request counters, latency histogram, upstream errors and policy-table gauges. */
   readonly metrics: GatewayMetrics;
+  readonly timeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly maxHeadBytes: number;
+  closing = false;
 
   constructor(opts: GatewayProxyOptions) {
     this.#opts = opts;
@@ -229,30 +1062,77 @@ export class GatewayProxy {
     this.metrics = opts.metrics ?? new GatewayMetrics({ get status() { return gateway.status ?? NO_STATUS; } });
     this.metrics.prebind([NO_LABEL, ...gateway.table.upstreams.keys()]);
     this.#locations = (opts.locations ?? []).map((l) => ({ re: new RegExp(l.pattern, 'i'), suffix: l.suffix }));
-    const trusted = new Set(opts.trustedProxies.map(stripMapped));
-    this.#trusted = (peer) => peer !== undefined && trusted.has(stripMapped(peer));
+    if (opts.trusted !== undefined) this.#trusted = opts.trusted;
+    else {
+      const trusted = new Set((opts.trustedProxies ?? []).map(stripMapped));
+      this.#trusted = (peer) => peer !== undefined && trusted.has(stripMapped(peer));
+    }
+    this.timeoutMs = opts.timeoutMs;
+    this.keepAliveTimeoutMs = opts.keepAliveTimeoutMs ?? 5_000;
+    this.headersTimeoutMs = opts.headersTimeoutMs ?? 30_000;
+    this.maxHeadBytes = opts.maxHeadBytes ?? 16 * 1024;
+  }
+
+  /**
+   * Where requests that are not proxied go: `isLocal(method, path, peer)` picks them (e.g.
+   * `/healthz` for loopback peers) and `handoff(socket)` receives the connection, with the bytes
+   * read so far pushed back into it (a `node:http` server's `emit('connection', socket)`).
+   */
+  setLocal(isLocal: (method: string, path: string, peer: string | undefined) => boolean, handoff: (socket: Socket) => void): void {
+    this.#isLocal = isLocal;
+    this.#handoff = handoff;
+  }
+
+  /** Takes a new client connection (the gateway listener's `connection` handler). */
+  readonly accept = (socket: Socket): void => {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.#clients.add(new ClientConnection(this, socket));
+  };
+
+  /** @internal */
+  forget(c: ClientConnection): void {
+    this.#clients.delete(c);
+  }
+
+  /** @internal */
+  handoff(socket: Socket): void {
+    if (this.#handoff === undefined) socket.destroy();
+    else this.#handoff(socket);
+  }
+
+  /** @internal Whether a request is answered by the local server rather than proxied. */
+  isLocal(head: RequestHead, peer: string | undefined): boolean {
+    if (this.#isLocal === undefined) return false;
+    return this.#isLocal(head.method, head.target, peer);
   }
 
   /**
    * The key of the host binding that diverts a request: the normalised `Host`, plus the suffix of
-   * the first configured location whose pattern matches the path (e.g. `api.weibo.cn.abc`).
+   * the first configured location whose pattern matches the normalised path (e.g.
+   * `api.weibo.cn.abc`); undefined when the path cannot be normalised.
    */
-  runtimeKey(req: IncomingMessage): string {
-    const host = normaliseHost(headerString(req.headers.host) ?? '');
-    if (this.#locations.length === 0) return host;
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
-    for (const l of this.#locations) if (l.re.test(path)) return host + l.suffix;
-    return host;
+  runtimeKey(host: string | undefined, target: string): string | undefined {
+    const h = normaliseHost(host ?? '');
+    if (this.#locations.length === 0) return h;
+    const path = normaliseUriPath(target);
+    if (path === undefined) return undefined;
+    for (const l of this.#locations) if (l.re.test(path)) return h + l.suffix;
+    return h;
   }
 
-  /** The upstream name a request goes to, or undefined when none. */
-  choose(req: IncomingMessage): { name: string; urls: readonly string[]; policy: string } | undefined {
+  /** The upstream of a request, or undefined when none: binding → policy group → default. */
+  choose(
+    req: RequestHead,
+    peer: string | undefined,
+  ): { name: string; urls: readonly string[]; policy: string } | undefined {
     const table = this.#opts.gateway.table;
-    const binding = table.hosts.get(this.runtimeKey(req));
+    const key = this.runtimeKey(req.host, req.target);
+    const binding = key === undefined ? undefined : table.hosts.get(key);
     let name: string | undefined;
-    if (binding !== undefined) name = binding.matcher(requestFeatures(req, this.#trusted))?.upstream;
+    if (binding !== undefined) name = binding.matcher(new RequestFeatures(req, peer, this.#trusted))?.upstream;
     let urls = name === undefined ? undefined : table.upstreams.get(name);
     let policy = binding === undefined ? NO_LABEL : binding.policyId;
     if (urls === undefined || urls.length === 0) {
@@ -264,6 +1144,63 @@ export class GatewayProxy {
     return name === undefined || urls === undefined || urls.length === 0 ? undefined : { name, urls, policy };
   }
 
+  /** @internal The route of a request (upstream, policy, target), or undefined. */
+  route(req: RequestHead, peer: string | undefined): Route | undefined {
+    const chosen = this.choose(req, peer);
+    if (chosen === undefined) return undefined;
+    return { name: chosen.name, policy: chosen.policy, target: this.#pick(chosen.name, chosen.urls) };
+  }
+
+  /** @internal The request head sent upstream. */
+  upstreamHead(req: RequestHead, target: Target, peer: string | undefined): string {
+    let out = `${req.method} ${target.basePath}${req.target} HTTP/1.1\r\nhost: ${target.hostHeader}\r\n`;
+    const { names, lines } = req;
+    const listed = req.connectionListed;
+    for (let i = 0; i < names.length; i++) {
+      const n = names[i] as string;
+      if (DROP_REQUEST.has(n) || (listed !== undefined && listed.includes(n))) continue;
+      out += `${lines[i]}\r\n`;
+    }
+    const trusted = this.#trusted(peer);
+    const prior = field(req, 'x-forwarded-for');
+    const ip = peer === undefined ? undefined : stripMapped(peer);
+    if (ip !== undefined) out += `x-forwarded-for: ${prior === undefined ? ip : `${prior}, ${ip}`}\r\n`;
+    else if (prior !== undefined) out += `x-forwarded-for: ${prior}\r\n`;
+    const proto = trusted ? field(req, 'x-forwarded-proto') : undefined;
+    out += `x-forwarded-proto: ${proto ?? 'http'}\r\n`;
+    const fwdHost = (trusted ? field(req, 'x-forwarded-host') : undefined) ?? req.host;
+    if (fwdHost !== undefined) out += `x-forwarded-host: ${fwdHost}\r\n`;
+    if (req.framing.kind === 'chunked') out += 'transfer-encoding: chunked\r\n';
+    if (req.upgrade !== undefined) out += `connection: upgrade\r\nupgrade: ${req.upgrade}\r\n`;
+    return `${out}\r\n`;
+  }
+
+  /** @internal */
+  observe(route: Route, status: number, start: number): void {
+    this.metrics.observe(this.metrics.upstream(route.name), route.name, route.policy, status, start);
+  }
+
+  /** @internal Counts an answer the gateway wrote itself. */
+  observeProblem(route: Route | undefined, status: number, start: number): void {
+    if (route === undefined) {
+      const m = this.metrics.upstream(NO_LABEL);
+      if (status === 502) m.errors.no_upstream.inc();
+      this.metrics.observe(m, NO_LABEL, NO_LABEL, status, start);
+      return;
+    }
+    this.metrics.observe(this.metrics.upstream(route.name), route.name, route.policy, status, start);
+  }
+
+  /** @internal */
+  countError(upstream: string, kind: 'timeout' | 'unreachable'): void {
+    this.metrics.upstream(upstream).errors[kind].inc();
+  }
+
+  /** @internal */
+  reportError(err: unknown, context: string): void {
+    this.#opts.onError?.(err, context);
+  }
+
   /** The `/healthz` body: table provenance, store health, known upstreams. */
   health(): { ok: boolean; policies: Record<string, unknown>; upstreams: string[] } {
     const s = this.#opts.gateway.status ?? NO_STATUS;
@@ -273,17 +1210,20 @@ export class GatewayProxy {
     return { ok: true, policies, upstreams: [...this.#opts.gateway.table.upstreams.keys()] };
   }
 
-  /** Answers `/healthz` and `/metrics` for loopback peers; false when the request is to be proxied. */
-  #local(req: IncomingMessage, res: ServerResponse): boolean {
+  /** Whether `/healthz` or `/metrics` answers this request locally (loopback GET/HEAD). */
+  static isHealthPath(method: string, path: string, peer: string | undefined): boolean {
+    return (path === '/healthz' || path === '/metrics') && (method === 'GET' || method === 'HEAD') && isLoopback(peer);
+  }
+
+  /** Answers `/healthz` and `/metrics` (for the local `node:http` server of the listener). */
+  answerLocal(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url;
-    if (url !== '/healthz' && url !== '/metrics') return false;
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || !isLoopback(req.socket.remoteAddress)) return false;
     req.resume();
     if (url === '/healthz') {
       const body = JSON.stringify(this.health());
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : body);
-      return true;
+      return;
     }
     this.metrics.text().then(
       (body) => {
@@ -295,155 +1235,50 @@ export class GatewayProxy {
         res.writeHead(500).end();
       },
     );
-    return true;
   }
 
-  #pool(origin: string): Pool {
-    let pool = this.#pools.get(origin);
+  #pool(url: URL): UpstreamPool {
+    let pool = this.#pools.get(url.origin);
     if (pool === undefined) {
-      pool = new Pool(origin, { connections: 128, keepAliveTimeout: 4_000, pipelining: 1 });
-      this.#pools.set(origin, pool);
+      pool = new UpstreamPool(url, this.#opts.maxIdlePerOrigin ?? 256, this.#opts.upstreamIdleMs ?? 4_000);
+      this.#pools.set(url.origin, pool);
     }
     return pool;
   }
 
   #pick(name: string, urls: readonly string[]): Target {
-    const i = this.#cursor.get(name) ?? 0;
-    this.#cursor.set(name, (i + 1) % 1_000_000_007);
-    const raw = urls[i % urls.length] as string;
+    let raw: string;
+    if (urls.length === 1) raw = urls[0] as string;
+    else {
+      const i = this.#cursor.get(name) ?? 0;
+      this.#cursor.set(name, (i + 1) % 1_000_000_007);
+      raw = urls[i % urls.length] as string;
+    }
     let target = this.#targets.get(raw);
     if (target === undefined) {
       const url = new URL(raw);
-      target = { origin: url.origin, basePath: url.pathname === '/' ? '' : url.pathname, pool: this.#pool(url.origin) };
+      target = {
+        pool: this.#pool(url),
+        hostHeader: url.host,
+        basePath: url.pathname === '/' ? '' : url.pathname.replace(/\/$/, ''),
+        origin: url.origin,
+      };
       if (this.#targets.size >= 1024) this.#targets.clear();
       this.#targets.set(raw, target);
     }
     return target;
   }
 
-  #problem(res: ServerResponse, err: HalftoneError, upstream?: string): void {
-    if (res.headersSent) {
-      res.destroy(err);
-      return;
-    }
-    const body = JSON.stringify(toProblemDetails(err, newId('req')));
-    const headers: Record<string, string | number> = {
-      'content-type': PROBLEM_CONTENT_TYPE,
-      'content-length': Buffer.byteLength(body),
-    };
-    if (upstream !== undefined) headers['x-halftone-upstream'] = upstream;
-    res.writeHead(err.status, headers).end(body);
-  }
-
-  #failed(req: IncomingMessage, res: ServerResponse, err: unknown, name: string, origin: string, policy: string, start: number): void {
-    const m = this.metrics.upstream(name);
-    if (res.headersSent) {
-      this.metrics.observe(m, name, policy, res.statusCode, start);
-      // Mid-body failure: the status is gone, so cut the connection (the client sees a broken body).
-      res.destroy();
-      this.#opts.onError?.(err, `gateway upstream ${name}`);
-      return;
-    }
-    if (!req.complete) req.resume();
-    const code = (err as { code?: string }).code;
-    const cause = { cause: err, detail: `${origin}: ${err instanceof Error ? err.message : String(err)}` };
-    if (code !== undefined && TIMEOUT_CODES.has(code)) {
-      m.errors.timeout.inc();
-      this.#problem(res, GatewayUpstreamTimeout({ name }, cause), name);
-    } else {
-      m.errors.unreachable.inc();
-      this.#problem(res, GatewayUpstreamUnreachable({ name }, cause), name);
-    }
-    this.metrics.observe(m, name, policy, res.statusCode, start);
-  }
-
-  /**
-   * Handles one request on the gateway port: one undici `dispatch` whose handler writes the
-   * upstream's status, headers and body chunks straight to `res` (with backpressure), so the
-   * per-request path allocates no stream pipeline, AbortController or header objects.
-   */
-  readonly handle = (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (this.#local(req, res)) return Promise.resolve();
-    const start = performance.now();
-    const chosen = this.choose(req);
-    if (chosen === undefined) {
-      req.resume();
-      this.#problem(res, GatewayNoUpstream());
-      const m = this.metrics.upstream(NO_LABEL);
-      m.errors.no_upstream.inc();
-      this.metrics.observe(m, NO_LABEL, NO_LABEL, res.statusCode, start);
-      return Promise.resolve();
-    }
-    const name = chosen.name;
-    const policy = chosen.policy;
-    const target = this.#pick(name, chosen.urls);
-    const hasBody =
-      req.headers['content-length'] !== undefined
-        ? req.headers['content-length'] !== '0'
-        : req.headers['transfer-encoding'] !== undefined;
-    const timeout = this.#opts.timeoutMs;
-    return new Promise<void>((resolve) => {
-      let abort: ((err?: Error) => void) | undefined;
-      let done = false;
-      let resume: (() => void) | undefined;
-      const onDrain = (): void => resume?.();
-      const onClose = (): void => {
-        // The client went away before the upstream answer was complete: stop the upstream request.
-        if (!done) abort?.(new Error('client closed the connection'));
-      };
-      res.once('close', onClose);
-      const finish = (): void => {
-        done = true;
-        res.removeListener('close', onClose);
-        res.removeListener('drain', onDrain);
-        resolve();
-      };
-      const handler: Dispatcher.DispatchHandlers = {
-        onConnect: (a) => {
-          abort = a;
-        },
-        onHeaders: (statusCode, rawHeaders, r) => {
-          resume = r;
-          res.on('drain', onDrain);
-          res.writeHead(statusCode, forwardedResponseHeaders(rawHeaders as unknown as Buffer[], name));
-          return true;
-        },
-        onData: (chunk) => res.write(chunk),
-        onComplete: () => {
-          res.end();
-          finish();
-          this.metrics.observe(this.metrics.upstream(name), name, policy, res.statusCode, start);
-        },
-        onError: (err) => {
-          if (done) return;
-          finish();
-          this.#failed(req, res, err, name, target.origin, policy, start);
-        },
-      };
-      try {
-        target.pool.dispatch(
-          {
-            method: (req.method ?? 'GET') as 'GET',
-            path: target.basePath === '' ? (req.url ?? '/') : `${target.basePath}${req.url ?? '/'}`,
-            headers: forwardedRequestHeaders(req),
-            body: hasBody ? req : null,
-            headersTimeout: timeout,
-            bodyTimeout: timeout,
-          },
-          handler,
-        );
-      } catch (err) {
-        if (!done) {
-          finish();
-          this.#failed(req, res, err, name, target.origin, policy, start);
-        }
-      }
-    });
-  };
-
+  /** Stops taking requests: idle client connections close now, busy ones after their answer. */
   async close(): Promise<void> {
-    const pools = [...this.#pools.values()];
+    this.closing = true;
+    for (const c of [...this.#clients]) c.closeIfIdle();
+    const deadline = Date.now() + 2_000;
+    while (this.#clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const c of [...this.#clients]) c.socket.destroy();
+    this.#clients.clear();
+    for (const p of this.#pools.values()) p.close();
     this.#pools.clear();
-    await Promise.all(pools.map((p) => p.close().catch(() => {})));
+    this.#targets.clear();
   }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseRequestHead, type RequestHead } from './http1.js';
 import { GatewayProxy } from './gateway-proxy.js';
 import { GatewayService } from './gateway-service.js';
 import type { GatewayHostBinding, GatewayPolicyGroup, GatewayStore, GatewayUpstream } from './gateway-store.js';
@@ -70,8 +71,8 @@ describe('gateway service: policy store unreachable', () => {
       upstreams: ['a', 'b'],
     });
     expect(await proxy.metrics.text()).toContain('halftone_gateway_policy_store_ok 0');
-    const req = { url: '/', headers: { host: 'api.example.com', 'x-uid': '1' }, socket: { remoteAddress: '10.0.0.1' } };
-    expect(proxy.choose(req as never)?.name).toBe('b'); // still routed by the last policies
+    const req = parseRequestHead('GET / HTTP/1.1\r\nHost: api.example.com\r\nX-Uid: 1') as RequestHead;
+    expect(proxy.choose(req, '10.0.0.1')?.name).toBe('b'); // still routed by the last policies
 
     state.down = false;
     now += 60_000;

@@ -1,0 +1,526 @@
+/**
+ * A strict HTTP/1.1 message-head parser and chunked-body scanner for the gateway's proxy engine
+ * (RFC 9112). The gateway forwards bytes, so this module never builds bodies: it finds where a
+ * head ends, reads the fields the proxy needs, and decides how the body is framed.
+ *
+ * Strictness is the point. Everything a request-smuggling attack relies on is refused rather than
+ * guessed at: obs-fold, bare CR or LF, control characters, a field name that is not a token,
+ * whitespace before the colon, both Content-Length and Transfer-Encoding, differing or malformed
+ * Content-Lengths, a Transfer-Encoding other than `chunked`, chunk sizes with signs, spaces or
+ * more than 12 hex digits.
+ */
+
+/** Why a head or a body was refused, with the status the client gets. */
+export interface Http1Error {
+  readonly status: 400 | 431 | 501 | 505 | 502;
+  readonly reason: string;
+}
+
+/** How a message body is delimited. */
+export type BodyFraming =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'length'; readonly length: number }
+  | { readonly kind: 'chunked' }
+  | { readonly kind: 'close' };
+
+export const NO_BODY: BodyFraming = Object.freeze({ kind: 'none' });
+const CHUNKED: BodyFraming = Object.freeze({ kind: 'chunked' });
+const UNTIL_CLOSE: BodyFraming = Object.freeze({ kind: 'close' });
+
+/** The fields of a head, as parallel arrays (names lower-cased; lines verbatim for forwarding). */
+export interface HeadFields {
+  /** Lower-cased field names. */
+  readonly names: string[];
+  /** Field values without surrounding whitespace. */
+  readonly values: string[];
+  /** The field lines exactly as received (for forwarding without rebuilding them). */
+  readonly lines: string[];
+}
+
+export interface RequestHead extends HeadFields {
+  readonly method: string;
+  /** The request-target as received (origin-form, or `*` for OPTIONS). */
+  readonly target: string;
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  readonly minor: 0 | 1;
+  readonly framing: BodyFraming;
+  /** Whether the connection may carry another request after this one. */
+  readonly keepAlive: boolean;
+  /** The `Upgrade` value when the request asks for a protocol upgrade (`Connection: upgrade`). */
+  readonly upgrade: string | undefined;
+  /** The `Host` value (undefined for an HTTP/1.0 request without one). */
+  readonly host: string | undefined;
+  /** Lower-cased field names listed in `Connection` (besides close/keep-alive/upgrade). */
+  readonly connectionListed: readonly string[] | undefined;
+}
+
+export interface ResponseHead extends HeadFields {
+  readonly status: number;
+  /** The reason phrase as received (may be empty). */
+  readonly reason: string;
+  readonly minor: 0 | 1;
+  /** Whether the upstream connection may be reused after this response. */
+  readonly keepAlive: boolean;
+  readonly connectionListed: readonly string[] | undefined;
+  /** Content-Length when present and valid. */
+  readonly contentLength: number | undefined;
+  /** Whether Transfer-Encoding is present (its final coding decides chunked vs close). */
+  readonly chunked: boolean;
+  /** Transfer-Encoding present but not ending in `chunked` (body runs until close). */
+  readonly otherCoding: boolean;
+}
+
+/** `tchar` (RFC 9110 §5.6.2) as a lookup table. */
+const TOKEN = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~") TOKEN[c.charCodeAt(0)] = 1;
+for (let c = 0x30; c <= 0x39; c++) TOKEN[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) TOKEN[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) TOKEN[c] = 1;
+
+function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || TOKEN[c] === 0) return false;
+  }
+  return true;
+}
+
+/** Control characters other than HTAB, and any CR or LF not part of a CRLF pair. */
+const BAD_CHARS = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
+/** A request-target: visible ASCII only (no spaces, no controls, no obs-text). */
+const TARGET_CHARS = /^[\x21-\x7e]+$/;
+const DIGITS = /^[0-9]{1,15}$/;
+
+function err(status: Http1Error['status'], reason: string): Http1Error {
+  return { status, reason };
+}
+
+function trimOws(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
+
+/**
+ * Splits the field lines of `head` (from `from`, lines separated by CRLF, no final CRLF) into
+ * `fields`; an error when a line is folded, has no colon, or has a bad name.
+ */
+function parseFields(head: string, from: number, fields: HeadFields, maxFields: number): Http1Error | undefined {
+  let pos = from;
+  const end = head.length;
+  while (pos < end) {
+    let eol = head.indexOf('\r\n', pos);
+    if (eol < 0) eol = end;
+    const first = head.charCodeAt(pos);
+    if (first === 32 || first === 9) return err(400, 'obsolete line folding is not accepted');
+    const colon = head.indexOf(':', pos);
+    if (colon < 0 || colon >= eol) return err(400, 'a header line has no colon');
+    const rawName = head.slice(pos, colon);
+    if (!isToken(rawName)) return err(400, `invalid header name ${JSON.stringify(rawName.slice(0, 64))}`);
+    if (fields.names.length >= maxFields) return err(431, `more than ${maxFields} header fields`);
+    fields.names.push(rawName.toLowerCase());
+    fields.values.push(trimOws(head.slice(colon + 1, eol)));
+    fields.lines.push(head.slice(pos, eol));
+    pos = eol + 2;
+  }
+  return undefined;
+}
+
+/** Comma-separated, trimmed, lower-cased tokens of a list-valued field. */
+function listTokens(value: string, into: string[]): void {
+  for (const part of value.split(',')) {
+    const t = trimOws(part).toLowerCase();
+    if (t !== '') into.push(t);
+  }
+}
+
+interface ConnectionInfo {
+  close: boolean;
+  keepAlive: boolean;
+  upgrade: boolean;
+  listed: string[] | undefined;
+}
+
+function connectionInfo(values: readonly string[]): ConnectionInfo {
+  const info: ConnectionInfo = { close: false, keepAlive: false, upgrade: false, listed: undefined };
+  const tokens: string[] = [];
+  for (const v of values) listTokens(v, tokens);
+  for (const t of tokens) {
+    if (t === 'close') info.close = true;
+    else if (t === 'keep-alive') info.keepAlive = true;
+    else if (t === 'upgrade') info.upgrade = true;
+    else (info.listed ??= []).push(t);
+  }
+  return info;
+}
+
+/** Parses one Content-Length set (all values must be the same non-negative integer). */
+function contentLength(values: readonly string[]): number | Http1Error {
+  let n: number | undefined;
+  for (const v of values) {
+    for (const part of v.split(',')) {
+      const t = trimOws(part);
+      if (!DIGITS.test(t)) return err(400, `invalid Content-Length ${JSON.stringify(v.slice(0, 32))}`);
+      const x = Number(t);
+      if (x > Number.MAX_SAFE_INTEGER) return err(400, 'Content-Length is too large');
+      if (n !== undefined && n !== x) return err(400, 'conflicting Content-Length values');
+      n = x;
+    }
+  }
+  return n ?? err(400, 'empty Content-Length');
+}
+
+export interface ParseLimits {
+  /** Most header fields accepted in one head (431 beyond). */
+  readonly maxFields: number;
+}
+
+const DEFAULT_LIMITS: ParseLimits = { maxFields: 128 };
+
+/**
+ * Parses a request head: `head` is the text before the blank line (latin1), without the final
+ * CRLFCRLF. Returns the head or the error the client must get.
+ *
+ * @example
+ * parseRequestHead('GET /x HTTP/1.1\r\nHost: a');   // { method: 'GET', target: '/x', framing: { kind: 'none' }, … }
+ * parseRequestHead('GET /x HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked'); // { status: 400, … }
+ */
+export function parseRequestHead(head: string, limits: ParseLimits = DEFAULT_LIMITS): RequestHead | Http1Error {
+  if (BAD_CHARS.test(head)) return err(400, 'control characters or a bare CR/LF in the request head');
+  let eol = head.indexOf('\r\n');
+  if (eol < 0) eol = head.length;
+  // request-line = method SP request-target SP HTTP-version, single spaces only.
+  const sp1 = head.indexOf(' ');
+  const sp2 = sp1 < 0 ? -1 : head.indexOf(' ', sp1 + 1);
+  if (sp1 <= 0 || sp2 < 0 || sp2 >= eol || head.indexOf(' ', sp2 + 1) !== -1 && head.indexOf(' ', sp2 + 1) < eol) {
+    return err(400, 'malformed request line');
+  }
+  const method = head.slice(0, sp1);
+  const target = head.slice(sp1 + 1, sp2);
+  const version = head.slice(sp2 + 1, eol);
+  if (!isToken(method)) return err(400, 'invalid method');
+  let minor: 0 | 1;
+  if (version === 'HTTP/1.1') minor = 1;
+  else if (version === 'HTTP/1.0') minor = 0;
+  else if (/^HTTP\/[0-9]\.[0-9]$/.test(version)) return err(505, `${version} is not supported`);
+  else return err(400, 'malformed HTTP version');
+  if (!TARGET_CHARS.test(target)) return err(400, 'invalid request target');
+  if (method === 'CONNECT') return err(501, 'CONNECT is not supported');
+  if (target.charCodeAt(0) !== 47 /* / */ && !(target === '*' && method === 'OPTIONS')) {
+    return err(400, 'the request target must be in origin-form (start with "/")');
+  }
+  const fields: HeadFields = { names: [], values: [], lines: [] };
+  const bad = parseFields(head, eol + 2, fields, limits.maxFields);
+  if (bad !== undefined) return bad;
+
+  let host: string | undefined;
+  let hosts = 0;
+  let cl: string[] | undefined;
+  let te: string[] | undefined;
+  let conn: string[] | undefined;
+  let upgradeValue: string | undefined;
+  const { names, values } = fields;
+  for (let i = 0; i < names.length; i++) {
+    const n = names[i] as string;
+    switch (n) {
+      case 'host':
+        hosts++;
+        host = values[i];
+        break;
+      case 'content-length':
+        (cl ??= []).push(values[i] as string);
+        break;
+      case 'transfer-encoding':
+        (te ??= []).push(values[i] as string);
+        break;
+      case 'connection':
+        (conn ??= []).push(values[i] as string);
+        break;
+      case 'upgrade':
+        upgradeValue = upgradeValue === undefined ? values[i] : `${upgradeValue}, ${values[i]}`;
+        break;
+      default:
+    }
+  }
+  if (hosts > 1) return err(400, 'more than one Host header');
+  if (minor === 1 && hosts === 0) return err(400, 'an HTTP/1.1 request needs a Host header');
+  if (host !== undefined && /[\s,@]/.test(host)) return err(400, 'invalid Host header');
+
+  let framing: BodyFraming = NO_BODY;
+  if (te !== undefined) {
+    if (cl !== undefined) return err(400, 'both Content-Length and Transfer-Encoding');
+    if (minor === 0) return err(400, 'Transfer-Encoding in an HTTP/1.0 request');
+    const codings: string[] = [];
+    for (const v of te) listTokens(v, codings);
+    if (codings.length !== 1 || codings[0] !== 'chunked') {
+      return err(501, `unsupported Transfer-Encoding ${JSON.stringify(te.join(', ').slice(0, 64))}`);
+    }
+    framing = CHUNKED;
+  } else if (cl !== undefined) {
+    const n = contentLength(cl);
+    if (typeof n !== 'number') return n;
+    framing = n === 0 ? NO_BODY : { kind: 'length', length: n };
+  }
+  const c = conn === undefined ? undefined : connectionInfo(conn);
+  const keepAlive = c === undefined ? minor === 1 : !c.close && (minor === 1 || c.keepAlive);
+  const upgrade = c?.upgrade === true && upgradeValue !== undefined && upgradeValue !== '' ? upgradeValue : undefined;
+  return {
+    method,
+    target,
+    minor,
+    names,
+    values,
+    lines: fields.lines,
+    framing,
+    keepAlive,
+    upgrade,
+    host,
+    connectionListed: c?.listed,
+  };
+}
+
+/**
+ * Parses a response head (text before the blank line, latin1). Upstream answers are checked as
+ * strictly as requests where framing depends on them; anything unusable is a 502.
+ *
+ * @example
+ * parseResponseHead('HTTP/1.1 200 OK\r\nContent-Length: 2'); // { status: 200, contentLength: 2, keepAlive: true, … }
+ */
+export function parseResponseHead(head: string, limits: ParseLimits = DEFAULT_LIMITS): ResponseHead | Http1Error {
+  if (BAD_CHARS.test(head)) return err(502, 'control characters or a bare CR/LF in the upstream response head');
+  let eol = head.indexOf('\r\n');
+  if (eol < 0) eol = head.length;
+  // status-line = HTTP-version SP 3DIGIT SP [reason]
+  if (eol < 12 || !head.startsWith('HTTP/1.') || head.charCodeAt(12) !== 32 && eol !== 12) {
+    return err(502, 'malformed upstream status line');
+  }
+  const mc = head.charCodeAt(7);
+  if ((mc !== 48 && mc !== 49) || head.charCodeAt(8) !== 32) return err(502, 'unsupported upstream HTTP version');
+  const minor = mc === 49 ? 1 : 0;
+  const code = head.slice(9, 12);
+  if (!/^[1-9][0-9][0-9]$/.test(code)) return err(502, 'malformed upstream status code');
+  const status = Number(code);
+  const reason = eol > 13 ? head.slice(13, eol) : '';
+  const fields: HeadFields = { names: [], values: [], lines: [] };
+  const bad = parseFields(head, eol + 2, fields, limits.maxFields);
+  if (bad !== undefined) return { status: 502, reason: `upstream: ${bad.reason}` };
+  let cl: string[] | undefined;
+  let te: string[] | undefined;
+  let conn: string[] | undefined;
+  const { names, values } = fields;
+  for (let i = 0; i < names.length; i++) {
+    const n = names[i] as string;
+    if (n === 'content-length') (cl ??= []).push(values[i] as string);
+    else if (n === 'transfer-encoding') (te ??= []).push(values[i] as string);
+    else if (n === 'connection') (conn ??= []).push(values[i] as string);
+  }
+  let contentLengthValue: number | undefined;
+  let chunked = false;
+  let otherCoding = false;
+  if (te !== undefined) {
+    const codings: string[] = [];
+    for (const v of te) listTokens(v, codings);
+    if (codings.at(-1) === 'chunked' && codings.indexOf('chunked') === codings.length - 1) chunked = true;
+    else otherCoding = true;
+  } else if (cl !== undefined) {
+    const n = contentLength(cl);
+    if (typeof n !== 'number') return err(502, `upstream: ${n.reason}`);
+    contentLengthValue = n;
+  }
+  const c = conn === undefined ? undefined : connectionInfo(conn);
+  const keepAlive = (c === undefined ? minor === 1 : !c.close && (minor === 1 || c.keepAlive)) && !otherCoding;
+  return {
+    status,
+    reason,
+    minor,
+    names,
+    values,
+    lines: fields.lines,
+    keepAlive,
+    connectionListed: c?.listed,
+    contentLength: contentLengthValue,
+    chunked,
+    otherCoding,
+  };
+}
+
+/** How the body of `res` (an answer to `method`) is framed (RFC 9112 §6.3). */
+export function responseFraming(method: string, res: ResponseHead): BodyFraming {
+  if (method === 'HEAD' || res.status < 200 || res.status === 204 || res.status === 304) return NO_BODY;
+  if (res.chunked) return CHUNKED;
+  if (res.otherCoding) return UNTIL_CLOSE;
+  if (res.contentLength !== undefined) return res.contentLength === 0 ? NO_BODY : { kind: 'length', length: res.contentLength };
+  return UNTIL_CLOSE;
+}
+
+const enum Chunk {
+  Size,
+  SizeOrExt,
+  Ext,
+  SizeLf,
+  Data,
+  DataCr,
+  DataLf,
+  TrailerStart,
+  Trailer,
+  TrailerLf,
+  FinalLf,
+  Done,
+}
+
+/** Longest chunk size accepted, in hex digits (2^48 bytes). */
+const MAX_SIZE_DIGITS = 12;
+const MAX_EXT = 4096;
+const MAX_TRAILERS = 16384;
+
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const l = c | 0x20;
+  if (l >= 97 && l <= 102) return l - 87;
+  return -1;
+}
+
+/**
+ * Follows a chunked body (RFC 9112 §7.1) through arbitrary byte slices without copying it: it
+ * tells where the body ends and, for de-chunking, where the data bytes are. Chunk extensions and
+ * trailer fields are allowed (bounded) and passed through untouched.
+ *
+ * @example
+ * const s = new ChunkedScanner();
+ * s.scan(Buffer.from('3\r\nabc\r\n0\r\n\r\nNEXT'), 0, 18); // 15: the body ends before "NEXT"
+ */
+export class ChunkedScanner {
+  #state = Chunk.Size;
+  #remaining = 0;
+  #digits = 0;
+  #extra = 0;
+  #trailerBytes = 0;
+  /** The first malformed-body reason, once the scanner has failed. */
+  error: string | undefined;
+
+  get done(): boolean {
+    return this.#state === Chunk.Done;
+  }
+
+  /**
+   * Scans `buf[start, end)`. Returns the index just past the body when it ends inside the range,
+   * -1 when more bytes are needed, or -2 when the body is malformed (see `error`). `onData` gets
+   * each range of chunk data (for de-chunking).
+   */
+  scan(buf: Uint8Array, start: number, end: number, onData?: (from: number, to: number) => void): number {
+    let i = start;
+    while (i < end) {
+      switch (this.#state) {
+        case Chunk.Size:
+        case Chunk.SizeOrExt: {
+          const c = buf[i] as number;
+          const h = hexValue(c);
+          if (h >= 0) {
+            if (++this.#digits > MAX_SIZE_DIGITS) return this.#fail('chunk size is too large');
+            this.#remaining = this.#remaining * 16 + h;
+            this.#state = Chunk.SizeOrExt;
+          } else if (this.#state === Chunk.Size) {
+            return this.#fail('chunk size expected');
+          } else if (c === 59 /* ; */) {
+            this.#state = Chunk.Ext;
+            this.#extra = 0;
+          } else if (c === 13) {
+            this.#state = Chunk.SizeLf;
+          } else {
+            return this.#fail('invalid character in chunk size');
+          }
+          i++;
+          break;
+        }
+        case Chunk.Ext: {
+          const c = buf[i] as number;
+          if (c === 13) this.#state = Chunk.SizeLf;
+          else if ((c < 32 && c !== 9) || c === 127) return this.#fail('invalid character in chunk extension');
+          else if (++this.#extra > MAX_EXT) return this.#fail('chunk extension is too long');
+          i++;
+          break;
+        }
+        case Chunk.SizeLf:
+          if (buf[i] !== 10) return this.#fail('CRLF expected after chunk size');
+          i++;
+          this.#digits = 0;
+          if (this.#remaining === 0) {
+            this.#state = Chunk.TrailerStart;
+          } else {
+            this.#state = Chunk.Data;
+          }
+          break;
+        case Chunk.Data: {
+          const take = Math.min(end - i, this.#remaining);
+          if (onData !== undefined) onData(i, i + take);
+          i += take;
+          this.#remaining -= take;
+          if (this.#remaining === 0) this.#state = Chunk.DataCr;
+          break;
+        }
+        case Chunk.DataCr:
+          if (buf[i] !== 13) return this.#fail('CRLF expected after chunk data');
+          this.#state = Chunk.DataLf;
+          i++;
+          break;
+        case Chunk.DataLf:
+          if (buf[i] !== 10) return this.#fail('CRLF expected after chunk data');
+          this.#state = Chunk.Size;
+          i++;
+          break;
+        case Chunk.TrailerStart:
+          // Either the final CRLF or a trailer field line.
+          if (buf[i] === 13) this.#state = Chunk.FinalLf;
+          else this.#state = Chunk.Trailer;
+          if (++this.#trailerBytes > MAX_TRAILERS) return this.#fail('trailer section is too large');
+          i++;
+          break;
+        case Chunk.Trailer: {
+          const c = buf[i] as number;
+          if (c === 13) this.#state = Chunk.TrailerLf;
+          else if ((c < 32 && c !== 9) || c === 127 || c === 10) return this.#fail('invalid character in a trailer field');
+          if (++this.#trailerBytes > MAX_TRAILERS) return this.#fail('trailer section is too large');
+          i++;
+          break;
+        }
+        case Chunk.TrailerLf:
+          if (buf[i] !== 10) return this.#fail('CRLF expected after a trailer field');
+          this.#state = Chunk.TrailerStart;
+          i++;
+          break;
+        case Chunk.FinalLf:
+          if (buf[i] !== 10) return this.#fail('CRLF expected at the end of the chunked body');
+          this.#state = Chunk.Done;
+          return i + 1;
+        case Chunk.Done:
+          return i;
+      }
+    }
+    return -1;
+  }
+
+  #fail(reason: string): number {
+    this.error = reason;
+    this.#state = Chunk.Done;
+    return -2;
+  }
+}
+
+/** Status reason phrases for the answers the gateway writes itself. */
+export const REASONS: Readonly<Record<number, string>> = {
+  200: 'OK',
+  400: 'Bad Request',
+  404: 'Not Found',
+  408: 'Request Timeout',
+  413: 'Content Too Large',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+  505: 'HTTP Version Not Supported',
+};
