@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { migrations } from './db/migrations.js';
 import type { Database } from './db/schema.js';
+import type { Kysely } from 'kysely';
 import { createBlobStore } from './platform/blob/blob-store.js';
-import { createEventBus } from './platform/bus/event-bus.js';
+import { createEventBus, type EventBus } from './platform/bus/event-bus.js';
 import { type Clock, systemClock } from './platform/clock.js';
 import type { Config } from './platform/config/config-schema.js';
 import { configInvalid } from './platform/errors/platform-errors.js';
@@ -23,6 +24,9 @@ import {
   workerScriptAvailable,
 } from './slices/delta/delta-runner.js';
 import { DeltaService } from './slices/delta/delta-service.js';
+import { EventsService } from './slices/events/events-service.js';
+import { createSqlEventsStore } from './slices/events/events-store.sql.js';
+import { createIndexAttribution } from './slices/events/release-attribution.js';
 import { createSqlDeltaStore } from './slices/delta/delta-store.sql.js';
 import { GatewayProxy } from './slices/gateway/gateway-proxy.js';
 import { GatewayService } from './slices/gateway/gateway-service.js';
@@ -49,6 +53,8 @@ export interface Halftone {
   /** The gray gateway's state (admin API) and its request handler (the gateway listener). */
   readonly gateway: GatewayService;
   readonly gatewayProxy: GatewayProxy;
+  /** Client events and release health (the health-gate engine reads `events.health`). */
+  readonly events: EventsService;
   close(): Promise<void>;
 }
 
@@ -67,9 +73,13 @@ export interface ComposeOptions {
 export async function composeHalftone(config: Config, opts: ComposeOptions = {}): Promise<Halftone> {
   const clock = opts.clock ?? systemClock;
   if (config.role !== 'all') {
-    // Split roles arrive with the gateway and sync roles; until then one process does everything.
+    // The gateway role has its own composition (composeGatewayRole, `halftone gateway`); api and
+    // sync arrive with their own roles; until then one process does everything else.
     throw configInvalid(undefined, {
-      detail: `role "${config.role}" is not available yet; run with HALFTONE_ROLE=all`,
+      detail:
+        config.role === 'gateway'
+          ? 'role "gateway" runs with `halftone gateway` (composeGatewayRole), not as the all-in-one server'
+          : `role "${config.role}" is not available yet; run with HALFTONE_ROLE=all`,
     });
   }
   // Background failures go to the server log once it exists.
@@ -180,31 +190,24 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       await deltas.close();
     });
 
-    const gateway = new GatewayService({
-      store: createSqlGatewayStore(sql.db),
+    const { gateway, gatewayProxy, close: closeGateway } = await composeGateway(config, {
+      db: sql.db,
+      bus,
       clock,
-      configUpstreams: config.gateway.upstreams,
-      defaultUpstream: config.gateway.defaultUpstream,
-      announce: () => bus.publish(GATEWAY_CHANGED, { origin }),
+      origin,
       onError: (err, context) => onError(err, context),
     });
-    await gateway.refresh();
-    const unsubscribeGateway = bus.subscribe(GATEWAY_CHANGED, (payload) => {
-      const p = payload as { origin?: unknown };
-      if (p.origin === origin) return;
-      void gateway.refresh().catch((err) => onError(err, 'gateway refresh'));
-    });
-    const gatewayProxy = new GatewayProxy({
-      gateway,
-      trustedProxies: config.gateway.trustedProxies,
-      timeoutMs: config.gateway.timeoutMs,
-      locations: config.gateway.locations,
+    closers.unshift(closeGateway);
+
+    const events = new EventsService({
+      store: createSqlEventsStore(sql.db, sql.dialect),
+      attribution: createIndexAttribution(index),
+      clock,
+      config,
       onError: (err, context) => onError(err, context),
     });
-    closers.unshift(async () => {
-      unsubscribeGateway();
-      await gatewayProxy.close();
-    });
+    events.start();
+    closers.unshift(async () => events.stop());
 
     const client = new ClientService({ index, stats, releaseStore, clock, notifyInstalled, deltas });
     const adminToken = await ensureAdminToken(config, apps);
@@ -218,6 +221,7 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       blobs,
       deltas,
       gateway,
+      events,
       gatewayMetrics: gatewayProxy.metrics,
       packageStore,
     });
@@ -231,6 +235,113 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       deltas,
       gateway,
       gatewayProxy,
+      events,
+      async close() {
+        for (const close of closers) await close().catch(() => {});
+      },
+    };
+  } catch (err) {
+    for (const close of closers) await close().catch(() => {});
+    throw err;
+  }
+}
+
+/** The gray gateway's state and proxy on a store and a bus; shared by role `all` and role `gateway`. */
+async function composeGateway(
+  config: Pick<Config, 'gateway'>,
+  deps: {
+    readonly db: Kysely<Database>;
+    readonly bus: EventBus;
+    readonly clock: Clock;
+    /** This process's id on the bus (its own announcements are ignored). */
+    readonly origin: string;
+    readonly onError: (err: unknown, context: string) => void;
+  },
+): Promise<{ gateway: GatewayService; gatewayProxy: GatewayProxy; close: () => Promise<void> }> {
+  const { bus, origin, onError } = deps;
+  const gateway = new GatewayService({
+    store: createSqlGatewayStore(deps.db),
+    clock: deps.clock,
+    configUpstreams: config.gateway.upstreams,
+    defaultUpstream: config.gateway.defaultUpstream,
+    announce: () => bus.publish(GATEWAY_CHANGED, { origin }),
+    onError,
+  });
+  await gateway.refresh();
+  const unsubscribeGateway = bus.subscribe(GATEWAY_CHANGED, (payload) => {
+    const p = payload as { origin?: unknown };
+    if (p.origin === origin) return;
+    void gateway.refresh().catch((err) => onError(err, 'gateway refresh'));
+  });
+  const gatewayProxy = new GatewayProxy({
+    gateway,
+    trustedProxies: config.gateway.trustedProxies,
+    timeoutMs: config.gateway.timeoutMs,
+    locations: config.gateway.locations,
+    onError,
+  });
+  return {
+    gateway,
+    gatewayProxy,
+    async close() {
+      unsubscribeGateway();
+      await gatewayProxy.close();
+    },
+  };
+}
+
+/** A process running the gateway role only (see {@link composeGatewayRole}). */
+export interface GatewayRole {
+  readonly config: Config;
+  readonly gateway: GatewayService;
+  readonly gatewayProxy: GatewayProxy;
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root of role `gateway` (`halftone gateway`): only the gray gateway — its
+ * store on the shared PostgreSQL database, the Redis bus that tells it about changes made
+ * through the api processes, the gateway service and proxy. No admin API, no releases, no
+ * patches. Needs `gateway.port` (the caller listens on it with `listenGateway`); `loadConfig`
+ * already refused a role `gateway` config without PostgreSQL and Redis.
+ *
+ * @example
+ * const role = await composeGatewayRole(loadConfig({ overrides: { role: 'gateway', gateway: { port: 8090 } } }));
+ */
+export async function composeGatewayRole(config: Config, opts: Pick<ComposeOptions, 'clock'> = {}): Promise<GatewayRole> {
+  const problems: { pointer: string; message: string }[] = [];
+  if (config.role !== 'gateway') {
+    problems.push({ pointer: '/role', message: `role: composeGatewayRole runs role gateway, got ${JSON.stringify(config.role)}` });
+  }
+  if (config.gateway.port === undefined) {
+    problems.push({
+      pointer: '/gateway/port',
+      message: 'HALFTONE_GATEWAY_PORT: role gateway needs the port of its proxy listener (--gateway-port)',
+    });
+  }
+  if (!/^postgres(ql)?:/i.test(config.dbUrl) || !/^rediss?:/i.test(config.busUrl)) {
+    problems.push({ pointer: '/dbUrl', message: 'role gateway needs a shared postgres:// dbUrl and a redis:// busUrl' });
+  }
+  if (problems.length > 0) {
+    throw configInvalid(undefined, { detail: problems.map((p) => p.message).join('\n'), fields: problems });
+  }
+  const clock = opts.clock ?? systemClock;
+  const onError = (err: unknown, context: string): void => {
+    process.stderr.write(`${context}: ${err instanceof Error ? err.message : String(err)}\n`);
+  };
+  const sql = await createSqlDatabase<Database>(config.dbUrl);
+  const closers: (() => Promise<void>)[] = [() => sql.close()];
+  try {
+    // The migrator takes a lock, so a gateway starting beside an api process is safe.
+    await migrateToLatest(sql.db, migrations);
+    const bus = await createEventBus(config.busUrl);
+    closers.unshift(() => bus.close());
+    const wired = await composeGateway(config, { db: sql.db, bus, clock, origin: randomUUID(), onError });
+    closers.unshift(wired.close);
+    return {
+      config,
+      gateway: wired.gateway,
+      gatewayProxy: wired.gatewayProxy,
       async close() {
         for (const close of closers) await close().catch(() => {});
       },

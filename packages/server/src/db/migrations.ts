@@ -174,4 +174,103 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('gateway_history_key_idx').on('gateway_history').columns(['key', 'kind']).execute();
     },
   },
+  '0005_events': {
+    // Release health (issue 5): raw client events (kept `events.retentionHours`), per-minute
+    // rollups, hourly distinct-device sketches and crash groups (kept indefinitely).
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('events_raw')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('device_id', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('ts', 'bigint', (c) => c.notNull())
+        .addColumn('received_at', 'bigint', (c) => c.notNull())
+        .addColumn('release_id', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('events_raw_received_idx').on('events_raw').column('received_at').execute();
+      await db.schema
+        .createTable('event_rollups')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('module', 'text', (c) => c.notNull())
+        .addColumn('module_version', 'text', (c) => c.notNull())
+        .addColumn('minute', 'integer', (c) => c.notNull())
+        .addColumn('release_id', 'text', (c) => c.notNull())
+        .addColumn('stage', 'text', (c) => c.notNull())
+        .addColumn('device_model', 'text', (c) => c.notNull())
+        .addColumn('sessions_started', 'integer', (c) => c.notNull())
+        .addColumn('sessions_exited', 'integer', (c) => c.notNull())
+        .addColumn('sessions_crashed', 'integer', (c) => c.notNull())
+        .addColumn('sessions_abnormal', 'integer', (c) => c.notNull())
+        .addColumn('crashes', 'integer', (c) => c.notNull())
+        .addColumn('anrs', 'integer', (c) => c.notNull())
+        .addColumn('installs_ok', 'integer', (c) => c.notNull())
+        .addColumn('installs_failed', 'integer', (c) => c.notNull())
+        .addColumn('downloads_ok', 'integer', (c) => c.notNull())
+        .addColumn('downloads_failed', 'integer', (c) => c.notNull())
+        .addColumn('page_views', 'integer', (c) => c.notNull())
+        .addColumn('custom_events', 'integer', (c) => c.notNull())
+        .addColumn('feedbacks', 'integer', (c) => c.notNull())
+        .addColumn('dropped', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('event_rollups_pk', [
+          'app_id',
+          'module',
+          'module_version',
+          'minute',
+          'release_id',
+          'stage',
+          'device_model',
+        ])
+        .execute();
+      await db.schema
+        .createTable('event_device_sketches')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('module', 'text', (c) => c.notNull())
+        .addColumn('module_version', 'text', (c) => c.notNull())
+        .addColumn('hour', 'integer', (c) => c.notNull())
+        .addColumn('release_id', 'text', (c) => c.notNull())
+        .addColumn('stage', 'text', (c) => c.notNull())
+        .addColumn('registers', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('event_device_sketches_pk', [
+          'app_id',
+          'module',
+          'module_version',
+          'hour',
+          'release_id',
+          'stage',
+        ])
+        .execute();
+      await db.schema
+        .createTable('crash_groups')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('exception_type', 'text', (c) => c.notNull())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('frames', 'text', (c) => c.notNull())
+        .addColumn('first_seen', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen', 'bigint', (c) => c.notNull())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('crash_groups_pk', ['app_id', 'fingerprint'])
+        .execute();
+      await db.schema
+        .createTable('crash_group_hours')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('module', 'text', (c) => c.notNull())
+        .addColumn('module_version', 'text', (c) => c.notNull())
+        .addColumn('hour', 'integer', (c) => c.notNull())
+        .addColumn('release_id', 'text', (c) => c.notNull())
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('crash_group_hours_pk', [
+          'app_id',
+          'module',
+          'module_version',
+          'hour',
+          'release_id',
+          'fingerprint',
+        ])
+        .execute();
+    },
+  },
 };

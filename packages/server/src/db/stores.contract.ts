@@ -8,6 +8,8 @@ import type { GatewayPolicyGroup, GatewayStore } from '../slices/gateway/gateway
 import type { AppStore } from '../slices/apps/app-store.js';
 import { createSqlPackageStore } from '../slices/packages/package-store.sql.js';
 import type { Package, PackageStore } from '../slices/packages/package-store.js';
+import { createSqlEventsStore } from '../slices/events/events-store.sql.js';
+import type { EventsStore, PreparedEvent } from '../slices/events/events-store.js';
 import { createSqlReleaseStore } from '../slices/releases/release-store.sql.js';
 import type { Release, ReleaseEvent, ReleaseStore } from '../slices/releases/release-store.js';
 import { migrations } from './migrations.js';
@@ -299,6 +301,113 @@ export function describeStoreContract(name: string, make: () => Promise<SqlDatab
         expect(await gw.deleteHost('api.example.com')).toBe(true);
         expect(await gw.deleteHost('api.example.com')).toBe(false);
         expect(await gw.deleteUpstream('beta')).toBe(true);
+      });
+    });
+
+    describe('events', () => {
+      let events: EventsStore;
+      const t0 = Date.parse(T0);
+      const cohort = { module: 'home', moduleVersion: '2.0.0', releaseId: 'rel_1', stage: 'internal' };
+      const baseline = { module: 'home', moduleVersion: '1.0.0', releaseId: '', stage: '' };
+      const ev = (id: string, over: Partial<PreparedEvent> = {}): PreparedEvent => ({
+        id,
+        type: 'session',
+        ts: t0,
+        releaseId: 'rel_1',
+        data: '{}',
+        cohorts: [cohort],
+        counters: { sessionsStarted: 1 },
+        ...over,
+      });
+      const batch = (deviceId: string, list: PreparedEvent[], deviceModel = 'Pixel 8') => ({
+        appId: 'demo',
+        deviceId,
+        deviceModel,
+        receivedAt: t0,
+        events: list,
+      });
+      const q = { appId: 'demo', module: 'home', moduleVersion: '2.0.0', releaseId: 'rel_1', from: t0 - 3_600_000, to: t0 + 3_600_000 };
+      const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+
+      beforeEach(() => {
+        events = createSqlEventsStore(sql.db, sql.dialect);
+      });
+
+      it('stores a batch with its rollups; a resent batch is a duplicate and adds nothing', async () => {
+        const list = [
+          ev(id(1)),
+          ev(id(2), { counters: { sessionsCrashed: 1 } }),
+          ev(id(3), { type: 'anr', counters: { anrs: 1 } }),
+          ev(id(4), { type: 'install', counters: { installsFailed: 1 } }),
+        ];
+        expect(await events.ingest(batch('d1', list))).toEqual({ inserted: 4, duplicates: 0 });
+        expect(await events.ingest(batch('d1', list))).toEqual({ inserted: 0, duplicates: 4 });
+        expect(await events.ingest(batch('d1', [list[0] as PreparedEvent, ev(id(5))]))).toEqual({ inserted: 1, duplicates: 1 });
+        expect(await events.countRaw('demo')).toBe(5);
+        const groups = await events.rollups(q);
+        expect(groups).toHaveLength(1);
+        expect(groups[0]).toMatchObject({
+          stage: 'internal',
+          deviceModel: 'Pixel 8',
+          sessionsStarted: 2,
+          sessionsCrashed: 1,
+          anrs: 1,
+          installsFailed: 1,
+          crashes: 0,
+        });
+      });
+
+      it('keeps cohorts apart: release vs baseline, by device model and minute window', async () => {
+        await events.ingest(batch('d1', [ev(id(1)), ev(id(2), { cohorts: [cohort, baseline] })]));
+        await events.ingest(batch('d2', [ev(id(3), { ts: t0 + 120_000 })], 'iPhone 15'));
+        const byModel = (await events.rollups(q)).map((g) => [g.deviceModel, g.sessionsStarted]).sort();
+        expect(byModel).toEqual([['Pixel 8', 2], ['iPhone 15', 1]]);
+        const base = await events.rollups({ ...q, moduleVersion: '1.0.0', releaseId: '' });
+        expect(base.map((g) => g.sessionsStarted)).toEqual([1]);
+        // The window is by minute: [t0, t0 + 1 min) holds d1's two sessions only.
+        const first = await events.rollups({ ...q, from: t0, to: t0 + 60_000 });
+        expect(first.reduce((n, g) => n + g.sessionsStarted, 0)).toBe(2);
+        const all = await events.rollups({ appId: 'demo', module: 'home', from: q.from, to: q.to });
+        expect(all.reduce((n, g) => n + g.sessionsStarted, 0)).toBe(4);
+      });
+
+      it('counts distinct devices per cohort across batches and hours', async () => {
+        for (let d = 0; d < 30; d++) {
+          await events.ingest(batch(`dev-${d}`, [ev(id(100 + d))]));
+          await events.ingest(batch(`dev-${d}`, [ev(id(200 + d), { ts: t0 + 3_000_000 })]));
+        }
+        expect(await events.distinctDevices(q)).toBe(30);
+        expect(await events.distinctDevices({ ...q, releaseId: '' })).toBe(0);
+        // A fresh store (no memory of what it counted) still merges into the stored sketches.
+        const again = createSqlEventsStore(sql.db, sql.dialect);
+        await again.ingest(batch('dev-new', [ev(id(999))]));
+        await again.ingest(batch('dev-0', [ev(id(998))]));
+        expect(await again.distinctDevices(q)).toBe(31);
+      });
+
+      it('groups crashes by fingerprint with first/last seen and counts per release', async () => {
+        const crash = (n: number, fp: string, ts: number) =>
+          ev(id(n), {
+            type: 'crash',
+            ts,
+            counters: { crashes: 1 },
+            crash: { fingerprint: fp, exceptionType: 'TypeError', title: `boom ${fp}`, frames: ['a (x.js)'] },
+          });
+        await events.ingest(batch('d1', [crash(1, 'fa', t0), crash(2, 'fa', t0 + 1000), crash(3, 'fb', t0)]));
+        await events.ingest(batch('d2', [crash(4, 'fa', t0 - 5000)]));
+        const top = await events.topCrashGroups(q, 10);
+        expect(top.map((g) => [g.fingerprint, g.count])).toEqual([['fa', 3], ['fb', 1]]);
+        expect(top[0]).toMatchObject({ exceptionType: 'TypeError', title: 'boom fa', firstSeen: t0 - 5000, lastSeen: t0 + 1000 });
+        expect(await events.topCrashGroups({ ...q, releaseId: 'rel_other' }, 10)).toEqual([]);
+        expect(await events.topCrashGroups(q, 1)).toHaveLength(1);
+      });
+
+      it('purges raw events received before a time, keeping rollups', async () => {
+        await events.ingest(batch('d1', [ev(id(1)), ev(id(2))]));
+        await events.ingest({ ...batch('d1', [ev(id(3))]), receivedAt: t0 + 10_000 });
+        expect(await events.purgeRaw(t0 + 1)).toBe(2);
+        expect(await events.countRaw('demo')).toBe(1);
+        expect((await events.rollups(q))[0]?.sessionsStarted).toBe(3);
       });
     });
   });

@@ -17,6 +17,8 @@ import type { GatewayMetrics } from '../slices/gateway/gateway-metrics.js';
 import { gatewayRoutes } from '../slices/gateway/gateway-routes.js';
 import type { GatewayService } from '../slices/gateway/gateway-service.js';
 import type { DeltaService } from '../slices/delta/delta-service.js';
+import { eventsAdminRoutes, eventsClientRoutes } from '../slices/events/events-routes.js';
+import type { EventsService } from '../slices/events/events-service.js';
 import type { PackageStore } from '../slices/packages/package-store.js';
 import type { ClientService } from '../slices/client/client-service.js';
 import { packageRoutes } from '../slices/packages/package-routes.js';
@@ -27,13 +29,15 @@ import type { ReleaseService } from '../slices/releases/release-service.js';
 import { VERSION } from '../version.js';
 
 export interface ApiRoleDeps {
-  readonly config: Pick<Config, 'limits' | 'logLevel' | 'publicUrl'>;
+  readonly config: Pick<Config, 'limits' | 'logLevel' | 'publicUrl' | 'events'>;
   readonly apps: AppService;
   readonly packages: PackageService;
   readonly releases: ReleaseService;
   readonly client: ClientService;
   readonly deltas: DeltaService;
   readonly gateway: GatewayService;
+  /** Client events and release health (optional so older test setups need not build it). */
+  readonly events?: EventsService;
   /** Served at `/admin/v1/gateway/metrics` (admin token). */
   readonly gatewayMetrics?: GatewayMetrics;
   readonly packageStore: Pick<PackageStore, 'findPackagesByVersion'>;
@@ -106,6 +110,14 @@ export async function buildApiRole(deps: ApiRoleDeps): Promise<FastifyInstance> 
     });
     await scope.register(gatewayRoutes, { gateway: deps.gateway, metrics: deps.gatewayMetrics, requireAdmin });
     await scope.register(abTestingRoutes, { admin: abTestingAdminFor(deps.gateway), requireAdmin });
+    if (deps.events !== undefined) {
+      await scope.register(eventsAdminRoutes, {
+        events: deps.events,
+        apps: deps.apps,
+        requireAdmin,
+        now: () => new Date(),
+      });
+    }
   });
   await app.register(clientRoutes, {
     client: deps.client,
@@ -113,5 +125,13 @@ export async function buildApiRole(deps: ApiRoleDeps): Promise<FastifyInstance> 
     blobs: deps.blobs,
     publicUrl,
   });
+  if (deps.events !== undefined) {
+    await app.register(eventsClientRoutes, {
+      events: deps.events,
+      index: deps.index,
+      maxBatchBytes: config.events.maxBatchBytes,
+      maxBatchItems: config.events.maxBatchItems,
+    });
+  }
   return app;
 }
