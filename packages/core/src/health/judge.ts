@@ -14,16 +14,19 @@
  * gate is inconclusive (hold).
  *
  * **Repeated looks.** The engine is evaluated every minute, indefinitely; a fixed-sample test
- * repeated like that inflates its α towards 1. The baseline comparison therefore uses an
- * always-valid normal-mixture sequential test (mSPRT, see {@link msprtBoundary}): the
- * probability that a candidate no worse than its baseline is *ever* halted by the gate during a
- * stage is ≤ α, however often it is evaluated. This is the reference's "alpha-spending, mSPRT"
- * advice (§1.4) and what GrowthBook's sequential Safe Rollouts do (§1.2). Advancing uses a
- * nominal one-sided 95 % non-inferiority bound (§1.5.2: "PASS only when … the upper CI bound of
+ * repeated like that inflates its α towards 1. The baseline comparison therefore decides with an
+ * always-valid sequential test (a Beta-mixture likelihood ratio on the conditional binomial of
+ * the events, see {@link sequentialRateTest}): the probability that a candidate no worse than
+ * its baseline is *ever* halted by the gate during a stage is ≤ α, however often it is
+ * evaluated, and the test is exact with a handful of events, where a z-statistic is badly skewed.
+ * This is the reference's "alpha-spending, mSPRT … or a much stricter α such as 0.001 for
+ * early-stop failure" (§1.4), and what GrowthBook's sequential Safe Rollouts do (§1.2); the pooled
+ * two-proportion z and its fixed-sample p-value are reported alongside for people. Advancing uses
+ * a nominal one-sided 95 % non-inferiority bound (§1.5.2: "PASS only when … the upper CI bound of
  * (canary − baseline) is below the tolerance"): a false pass only lets a barely-worse release
  * reach the next stage, where it is judged again on more data.
  */
-import { msprtBoundary, normalQuantile, twoProportionZTest, wilsonInterval } from './stats.js';
+import { normalQuantile, sequentialRateTest, twoProportionZTest, wilsonInterval } from './stats.js';
 import type {
   CeilingPolicy,
   CohortMetrics,
@@ -35,6 +38,17 @@ import type {
   Verdict,
   VerdictDecision,
 } from './types.js';
+
+/** Φ⁻¹(1 − α), memoised: the same few levels are used every minute. */
+const zCache = new Map<number, number>();
+function upperZ(alpha: number): number {
+  let z = zCache.get(alpha);
+  if (z === undefined) {
+    z = normalQuantile(1 - alpha);
+    if (zCache.size < 64) zCache.set(alpha, z);
+  }
+  return z;
+}
 
 const isCount = (v: unknown): v is number =>
   typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER;
@@ -63,8 +77,22 @@ export function cohortMetricsProblem(m: CohortMetrics): string | undefined {
 }
 
 const pctText = (r: number): string => `${(r * 100).toFixed(r !== 0 && r < 0.001 ? 3 : 2)}%`;
-const intText = (n: number): string => Math.round(n).toLocaleString('en-US');
+/** 12345 → '12,345' (hand-rolled: `toLocaleString` is slow, and this runs every minute). */
+const intText = (n: number): string => {
+  const s = String(Math.round(n));
+  if (s.length <= 3) return s;
+  let i = s.length % 3 || 3;
+  let out = s.slice(0, i);
+  for (; i < s.length; i += 3) out += `,${s.slice(i, i + 3)}`;
+  return out;
+};
+const pText = (p: number): string => (p >= 0.001 ? p.toFixed(3) : p.toExponential(1));
 const zText = (z: number): string => (Number.isFinite(z) ? z.toFixed(2) : String(z));
+
+/** A gate result with its message. */
+function gateResult(result: Omit<GateResult, 'message'>, message: () => string): GateResult {
+  return { ...result, message: message() };
+}
 
 /**
  * One absolute ceiling: `fail` when the stage has ≥ `minSessions` sessions and the Wilson lower
@@ -81,7 +109,7 @@ function ceilingGate(
   policy: CeilingPolicy,
   subject?: string,
 ): GateResult {
-  const z = normalQuantile(1 - policy.haltAlpha);
+  const z = upperZ(policy.haltAlpha);
   const observed = sessions > 0 ? events / sessions : 0;
   const { lower } = wilsonInterval(events, sessions, z);
   const numbers = {
@@ -93,28 +121,27 @@ function ceilingGate(
     alpha: policy.haltAlpha,
     requiredSessions: minSessions,
   };
-  const who = subject === undefined ? '' : ` on ${subject}`;
-  const head = `${label}${who} ${pctText(observed)} (${intText(events)} of ${intText(sessions)} sessions)`;
+    const head = (): string => `${label}${subject === undefined ? '' : ` on ${subject}`} ${pctText(observed)} (${intText(events)} of ${intText(sessions)} sessions)`;
   const base = { gate, numbers, ...(subject === undefined ? {} : { subject }) };
   if (sessions >= minSessions && lower > ceiling) {
-    return {
+    return gateResult(
+{
       ...base,
       status: 'fail',
-      message: `${head}: even its lower bound ${pctText(lower)} is above the ${pctText(ceiling)} ceiling`,
-    };
+    }, () => `${head()}: even its lower bound ${pctText(lower)} is above the ${pctText(ceiling)} ceiling`);
   }
   if (observed <= ceiling) {
-    return { ...base, status: 'pass', message: `${head} is within the ${pctText(ceiling)} ceiling` };
+    return gateResult({ ...base, status: 'pass' }, () => `${head()} is within the ${pctText(ceiling)} ceiling`);
   }
   const why =
     sessions < minSessions
       ? `too few sessions to judge (need ${intText(minSessions)})`
       : `not yet significant (lower bound ${pctText(lower)})`;
-  return {
+  return gateResult(
+{
     ...base,
     status: 'inconclusive',
-    message: `${head} is above the ${pctText(ceiling)} ceiling but ${why}`,
-  };
+  }, () => `${head()} is above the ${pctText(ceiling)} ceiling but ${why}`);
 }
 
 function deviceModelGates(
@@ -136,40 +163,36 @@ function deviceModelGates(
   if (out.length > 0) return out;
   if (judged === 0) {
     return [
-      {
+      gateResult(
+{
         gate,
         status: 'skipped',
         numbers: { threshold: policy.deviceModelRate, requiredSessions: minSessions },
-        message: `no device model has ${intText(minSessions)} sessions yet; per-model ${label} not judged`,
-      },
+      }, () => `no device model has ${intText(minSessions)} sessions yet; per-model ${label} not judged`),
     ];
   }
   return [
-    {
+    gateResult(
+{
       gate,
       status: 'pass',
       numbers: { threshold: policy.deviceModelRate, requiredSessions: minSessions, devices: judged },
-      message: `all ${judged} device models with ≥ ${intText(minSessions)} sessions are within the ${pctText(policy.deviceModelRate)} ${label} ceiling`,
-    },
+    }, () => `all ${judged} device models with ≥ ${intText(minSessions)} sessions are within the ${pctText(policy.deviceModelRate)} ${label} ceiling`),
   ];
 }
 
 /**
  * The comparison of one metric against the concurrent baseline.
  *
- * - `fail` when the pooled two-proportion z is at or above the always-valid mSPRT boundary *and*
+ * - `fail` when the always-valid sequential p-value is ≤ α (the candidate's rate differs) *and*
  *   the observed excess is above the minimum effect max(minRelativeIncrease × baseline rate,
- *   minAbsoluteIncrease).
+ *   minAbsoluteIncrease) — so only a worse candidate halts, and tiny differences on huge samples
+ *   never do (Kayenta's "CI bound and effect size" rule, §1.3).
  * - `pass` when the upper one-sided (1 − passAlpha) bound of the excess (Newcombe's hybrid score
  *   interval, which behaves at zero events) is at or under max(nonInferiorityMargin × baseline
  *   rate, minAbsoluteIncrease).
  * - `inconclusive` otherwise, or when the baseline is missing or too small (`skipped` instead
  *   when the stage does not require the comparison; a `fail` still halts).
- *
- * The mixture scale τ is `mixtureScale` × the baseline rate, and the information is computed
- * from the baseline rate too, so the boundary depends on exposure only (roughly on the number of
- * crashes the candidate would have at the baseline rate), never on the candidate's own events:
- * more candidate crashes can only make the verdict worse.
  */
 function comparisonGate(
   gate: 'crash_vs_baseline' | 'anr_vs_baseline',
@@ -206,20 +229,16 @@ function comparisonGate(
   const margin = Math.max(policy.minRelativeIncrease * pb, policy.minAbsoluteIncrease);
   const niMargin = Math.max(policy.nonInferiorityMargin * pb, policy.minAbsoluteIncrease);
   if (nc === 0) {
-    return {
+    return gateResult(
+{
       gate,
       status: policy.required ? 'inconclusive' : 'skipped',
       numbers: { sessions: 0, baselineSessions: nb, baselineRate: pb },
-      message: `${label} not compared: the candidate has no sessions yet`,
-    };
+    }, () => `${label} not compared: the candidate has no sessions yet`);
   }
   const t = twoProportionZTest(xc, nc, xb, nb);
-  // Information from the baseline rate (floored at one event) so the boundary does not move
-  // with the candidate's own events.
-  const pRef = Math.min(Math.max(pb, 1 / nb), 0.5);
-  const information = 1 / (pRef * (1 - pRef) * (1 / nc + 1 / nb));
-  const boundary = msprtBoundary(information, policy.mixtureScale * pRef, policy.alpha);
-  const zPass = normalQuantile(1 - policy.passAlpha);
+  const seq = sequentialRateTest(xc, nc, xb, nb, { priorRatio: policy.priorRatio });
+  const zPass = upperZ(policy.passAlpha);
   const wc = wilsonInterval(xc, nc, zPass);
   const wb = wilsonInterval(xb, nb, zPass);
   const pc = t.p1;
@@ -237,7 +256,7 @@ function comparisonGate(
     ratio: pb > 0 ? pc / pb : pc > 0 ? Number.POSITIVE_INFINITY : 1,
     z: t.z,
     pValue: t.pGreater,
-    boundary,
+    sequentialP: seq.pAlwaysValid,
     alpha: policy.alpha,
     margin,
     nonInferiorityMargin: niMargin,
@@ -245,33 +264,34 @@ function comparisonGate(
     upperBound: upper,
     threshold: margin,
   };
-  const head = `${label} ${pctText(pc)} (${intText(xc)}/${intText(nc)}) vs baseline ${pctText(pb)} (${intText(xb)}/${intText(nb)})`;
-  if (t.z >= boundary && difference > margin) {
-    return {
+  const head = (): string => `${label} ${pctText(pc)} (${intText(xc)}/${intText(nc)}) vs baseline ${pctText(pb)} (${intText(xb)}/${intText(nb)})`;
+  const significant = seq.pAlwaysValid <= policy.alpha;
+  if (significant && difference > margin) {
+    return gateResult(
+{
       gate,
       status: 'fail',
       numbers,
-      message: `${head}: significantly worse (z ${zText(t.z)} ≥ sequential boundary ${zText(boundary)} at α ${policy.alpha}) by more than the ${pctText(margin)} minimum effect`,
-    };
+    }, () => `${head()}: significantly worse (sequential p ${pText(seq.pAlwaysValid)} ≤ α ${policy.alpha}; z ${zText(t.z)}) by more than the ${pctText(margin)} minimum effect`);
   }
   if (upper <= niMargin) {
-    return {
+    return gateResult(
+{
       gate,
       status: 'pass',
       numbers,
-      message: `${head}: not worse by more than ${pctText(niMargin)} (upper bound of the excess ${pctText(Math.max(upper, 0))})`,
-    };
+    }, () => `${head()}: not worse by more than ${pctText(niMargin)} (upper bound of the excess ${pctText(Math.max(upper, 0))})`);
   }
   const why =
-    t.z >= boundary
-      ? `significant (z ${zText(t.z)}) but the excess ${pctText(difference)} is under the ${pctText(margin)} minimum effect`
-      : `not enough evidence yet (z ${zText(t.z)} < boundary ${zText(boundary)}; upper bound of the excess ${pctText(upper)} > ${pctText(niMargin)})`;
-  return {
+    significant
+      ? `significant (sequential p ${pText(seq.pAlwaysValid)}) but the excess ${pctText(difference)} is under the ${pctText(margin)} minimum effect`
+      : `not enough evidence yet (sequential p ${pText(seq.pAlwaysValid)} > α ${policy.alpha}, z ${zText(t.z)}; upper bound of the excess ${pctText(upper)} > ${pctText(niMargin)})`;
+  return gateResult(
+{
     gate,
     status: policy.required ? 'inconclusive' : 'skipped',
     numbers,
-    message: `${head}: ${why}${policy.required ? '' : '; advisory at this stage'}`,
-  };
+  }, () => `${head()}: ${why}${policy.required ? '' : '; advisory at this stage'}`);
 }
 
 function exposureGate(stage: ResolvedStage, c: CohortMetrics, minutes: number): GateResult {
@@ -289,43 +309,43 @@ function exposureGate(stage: ResolvedStage, c: CohortMetrics, minutes: number): 
   if (c.devices < need.devices) missing.push(`${intText(c.devices)} of ${intText(need.devices)} devices`);
   if (minutes < need.minutes) missing.push(`${intText(minutes)} of ${intText(need.minutes)} minutes`);
   if (missing.length === 0) {
-    return {
+    return gateResult(
+{
       gate: 'exposure',
       status: 'pass',
       numbers,
-      message: `minimum exposure reached: ${intText(c.sessions)} sessions, ${intText(c.devices)} devices, ${intText(minutes)} minutes`,
-    };
+    }, () => `minimum exposure reached: ${intText(c.sessions)} sessions, ${intText(c.devices)} devices, ${intText(minutes)} minutes`);
   }
-  return {
+  return gateResult(
+{
     gate: 'exposure',
     status: 'inconclusive',
     numbers,
-    message: `not enough exposure yet: ${missing.join(', ')}`,
-  };
+  }, () => `not enough exposure yet: ${missing.join(', ')}`);
 }
 
 function verdictOf(stage: ResolvedStage, gates: GateResult[]): Verdict {
   const failed = gates.filter((g) => g.status === 'fail');
   const pending = gates.filter((g) => g.status === 'inconclusive');
-  let decision: VerdictDecision;
-  let reason: string;
-  if (failed.length > 0) {
-    decision = 'halt';
-    reason = `halt: ${failed.map((g) => g.message).join('; ')}`;
-  } else if (pending.length > 0) {
-    decision = 'hold';
-    reason = `hold: ${pending.map((g) => g.message).join('; ')}`;
-  } else if (stage.confirm) {
-    decision = 'await_confirmation';
-    reason = `every gate of stage ${stage.name} is green; waiting for a human to confirm`;
-  } else {
-    decision = 'advance';
-    reason =
-      stage.kind === 'full'
-        ? `every gate of stage ${stage.name} is green; the release is complete`
-        : `every gate of stage ${stage.name} is green; advance`;
-  }
-  return { decision, stage: stage.name, reason, gates };
+  const decision: VerdictDecision =
+    failed.length > 0
+      ? 'halt'
+      : pending.length > 0
+        ? 'hold'
+        : stage.confirm
+          ? 'await_confirmation'
+          : 'advance';
+  const reasonOf = (): string => {
+    if (decision === 'halt') return `halt: ${failed.map((g) => g.message).join('; ')}`;
+    if (decision === 'hold') return `hold: ${pending.map((g) => g.message).join('; ')}`;
+    if (decision === 'await_confirmation') {
+      return `every gate of stage ${stage.name} is green; waiting for a human to confirm`;
+    }
+    return stage.kind === 'full'
+      ? `every gate of stage ${stage.name} is green; the release is complete`
+      : `every gate of stage ${stage.name} is green; advance`;
+  };
+  return { decision, stage: stage.name, reason: reasonOf(), gates };
 }
 
 /**
@@ -347,34 +367,34 @@ export function judgeStage(input: StageJudgementInput): Verdict {
   const { stage, candidate } = input;
   if (!input.metricsAvailable || candidate === undefined) {
     return verdictOf(stage, [
-      {
+      gateResult(
+{
         gate: 'metrics',
         status: 'inconclusive',
         numbers: {},
-        message: 'metrics are unavailable; holding until they return',
-      },
+      }, () => 'metrics are unavailable; holding until they return'),
     ]);
   }
   const problem = cohortMetricsProblem(candidate);
   const minutes = input.minutesInStage;
   if (problem !== undefined || !(typeof minutes === 'number' && minutes >= 0)) {
     return verdictOf(stage, [
-      {
+      gateResult(
+{
         gate: 'metrics',
         status: 'inconclusive',
         numbers: {},
-        message: `the candidate's metrics are invalid (${problem ?? 'minutesInStage is not a number ≥ 0'}); holding`,
-      },
+      }, () => `the candidate's metrics are invalid (${problem ?? 'minutesInStage is not a number ≥ 0'}); holding`),
     ]);
   }
   const c = stage.ceilings;
   const gates: GateResult[] = [
-    {
+    gateResult(
+{
       gate: 'metrics',
       status: 'pass',
       numbers: { sessions: candidate.sessions, baselineSessions: input.baseline?.sessions ?? 0 },
-      message: 'metrics are available',
-    },
+    }, () => 'metrics are available'),
     exposureGate(stage, candidate, minutes),
     ceilingGate('crash_ceiling', 'crash rate', candidate.crashed, candidate.sessions, c.crashRate, c.minSessions, c),
     ceilingGate('anr_ceiling', 'ANR rate', candidate.anr, candidate.sessions, c.anrRate, c.minSessions, c),

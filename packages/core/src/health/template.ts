@@ -37,17 +37,17 @@ export const DEFAULT_CEILINGS: CeilingPolicy = Object.freeze({
 
 /**
  * The built-in baseline comparison: always-valid sequential test with a false-halt budget of
- * α = 0.01 per metric per stage, minimum effect 25 % relative (Kayenta's tolerance 0.25) or
+ * α = 0.001 per metric per stage (the reference's early-stop α, §1.4), minimum effect 25 % relative (Kayenta's tolerance 0.25) or
  * 0.02 percentage points, non-inferiority margin 50 % at one-sided 95 % for advancing, and a
  * baseline of at least 1,000 sessions.
  *
  * @example
- * DEFAULT_COMPARISON.alpha; // 0.01
+ * DEFAULT_COMPARISON.alpha; // 0.001
  */
 export const DEFAULT_COMPARISON: ComparisonPolicy = Object.freeze({
   required: true,
-  alpha: 0.01,
-  mixtureScale: 1,
+  alpha: 0.001,
+  priorRatio: 2,
   minRelativeIncrease: 0.25,
   minAbsoluteIncrease: 0.0002,
   nonInferiorityMargin: 0.5,
@@ -77,7 +77,6 @@ const count: Check = (v) => (isCount(v) ? undefined : 'must be a non-negative in
 const level: Check = (v) =>
   isNum(v) && v > 0 && v < 0.5 ? undefined : 'must be a significance level in (0, 0.5)';
 const nonNegative: Check = (v) => (isNum(v) && v >= 0 ? undefined : 'must be a number ≥ 0');
-const positive: Check = (v) => (isNum(v) && v > 0 ? undefined : 'must be a number > 0');
 const fraction: Check = (v) =>
   isNum(v) && v >= 0 && v < 1 ? undefined : 'must be a rate in [0, 1)';
 const bool: Check = (v) => (typeof v === 'boolean' ? undefined : 'must be a boolean');
@@ -93,7 +92,7 @@ const CEILING_CHECKS: Readonly<Record<keyof CeilingPolicy, Check>> = {
 const COMPARISON_CHECKS: Readonly<Record<keyof ComparisonPolicy, Check>> = {
   required: bool,
   alpha: level,
-  mixtureScale: positive,
+  priorRatio: (v) => (isNum(v) && v > 1 ? undefined : 'must be a number > 1'),
   minRelativeIncrease: nonNegative,
   minAbsoluteIncrease: fraction,
   nonInferiorityMargin: nonNegative,
@@ -405,7 +404,7 @@ export const STANDARD_TEMPLATE: ReleaseTemplate = {
 };
 
 /**
- * `cautious`: more steps, twice the exposure, a stricter halt budget (α = 0.005) and a human
+ * `cautious`: more steps, twice the exposure, a stricter minimum effect (10 %) and a human
  * confirmation at every step. For packages whose failure is expensive (payments, login).
  *
  * @example
@@ -414,7 +413,7 @@ export const STANDARD_TEMPLATE: ReleaseTemplate = {
 export const CAUTIOUS_TEMPLATE: ReleaseTemplate = {
   name: 'cautious',
   description: 'whitelist → internal → 1% → 2% → 5% → 10% → 25% → 50% → full, confirm each step',
-  defaults: { comparison: { alpha: 0.005 } },
+  defaults: { comparison: { minRelativeIncrease: 0.1 } },
   stages: [
     { kind: 'whitelist', minExposure: { sessions: 1000, devices: 10, minutes: 60 }, confirm: true },
     { kind: 'internal', minExposure: { sessions: 3000, devices: 100, minutes: 240 }, confirm: true },

@@ -70,11 +70,14 @@ export interface ComparisonPolicy {
   /**
    * The false-halt budget of the always-valid sequential test, per metric per stage: the
    * probability that a candidate no worse than baseline is ever halted by this gate, however
-   * often it is evaluated. Default 0.01.
+   * often it is evaluated. Default 0.001.
    */
   readonly alpha: number;
-  /** Mixing scale of the sequential test, as a multiple of the pooled rate. Default 1 (a doubling). */
-  readonly mixtureScale: number;
+  /**
+   * The rate ratio (candidate / baseline) the sequential test's mixture is centred on, i.e. the
+   * regression it is most sensitive to. Default 2 (a doubling, the reference's 0.2 % → 0.4 %).
+   */
+  readonly priorRatio: number;
   /**
    * Minimum effect: halting also needs the observed excess (candidate − baseline) above
    * max(minRelativeIncrease × baseline rate, minAbsoluteIncrease). Default 0.25 (Kayenta's
@@ -298,8 +301,8 @@ export interface GateNumbers {
   readonly z?: number;
   /** One-sided fixed-sample p-value of z (for display; the decision uses `boundary`). */
   readonly pValue?: number;
-  /** The sequential critical z at this look. */
-  readonly boundary?: number;
+  /** Always-valid p-value of the sequential test at this look (halt when ≤ `alpha`). */
+  readonly sequentialP?: number;
   /** Significance level used. */
   readonly alpha?: number;
   /** Minimum excess for a halt. */
