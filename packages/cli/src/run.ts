@@ -4,6 +4,7 @@ import { CliError, EXIT, exitCodeForStatus, type Problem } from './cli-error.js'
 import { createCommandRuntime } from './command-context.js';
 import { registerCrowdCommands } from './crowd-commands.js';
 import { registerDeltaCommands } from './delta-commands.js';
+import { registerGatewayCommands } from './gateway-commands.js';
 import { parseTimeoutSeconds } from './option-parsers.js';
 import { type CliIo, writeJson } from './output.js';
 import { registerPackageCommands } from './package-commands.js';
@@ -15,7 +16,7 @@ export type { CliIo, CliOutput } from './output.js';
 
 /** Replaceable collaborators of {@link run}, for tests. */
 export interface RunOptions {
-  /** How `halftone serve` loads the server; defaults to importing `@halftone/server`. */
+  /** How `halftone serve` / `halftone gateway` load the server; defaults to importing `@halftone/server`. */
   readonly loadServer?: ServerLoader;
 }
 
@@ -49,6 +50,7 @@ function buildProgram(io: CliIo, options: RunOptions) {
   registerPackageCommands(program, runtime);
   registerReleaseCommands(program, runtime);
   registerDeltaCommands(program, runtime);
+  registerGatewayCommands(program, runtime, options.loadServer ?? loadServer);
   return { program, runtime };
 }
 

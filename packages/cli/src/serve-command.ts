@@ -14,9 +14,20 @@ export interface ServeOptions {
   readonly gatewayAdminCompat?: boolean;
 }
 
+/** What `halftone gateway` passes to the server's `serveGateway()`. */
+export interface ServeGatewayOptions {
+  readonly gatewayPort?: number;
+  readonly host?: string;
+  readonly upstreams?: Record<string, string[]>;
+  readonly defaultUpstream?: string;
+  readonly gatewayAdminCompat?: boolean;
+}
+
 /** The part of `@halftone/server` the CLI uses. */
 export interface ServerModule {
   serve(options: ServeOptions): Promise<unknown>;
+  /** Role `gateway` only (`halftone gateway`); absent in servers older than that role. */
+  serveGateway?(options: ServeGatewayOptions): Promise<unknown>;
 }
 
 /** Loads the server only when `serve` runs, so the admin commands start fast. */

@@ -121,12 +121,14 @@ function failingStore(): GatewayStore {
     listPolicies: down,
     getPolicy: down,
     insertPolicy: down,
+    updatePolicy: down,
     deletePolicy: down,
     listHosts: down,
     getHost: down,
     putHost: down,
     deleteHost: down,
     appendHistory: down,
+    listHistory: down,
     historyKeys: down,
   };
 }
