@@ -1026,6 +1026,8 @@ class ClientConnection {
   /** Closes the connection when it is idle (graceful shutdown). */
   closeIfIdle(): void {
     if (this.#phase === PHASE_HEAD && this.#buf === null) this.#close();
+    // A tunnel has no request boundary to wait for.
+    else if (this.#phase === PHASE_TUNNEL) this.socket.destroy();
   }
 }
 

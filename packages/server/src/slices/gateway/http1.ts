@@ -471,13 +471,16 @@ export class ChunkedScanner {
           this.#state = Chunk.Size;
           i++;
           break;
-        case Chunk.TrailerStart:
-          // Either the final CRLF or a trailer field line.
-          if (buf[i] === 13) this.#state = Chunk.FinalLf;
+        case Chunk.TrailerStart: {
+          // Either the final CRLF or a trailer field line (which cannot start with whitespace).
+          const c = buf[i] as number;
+          if (c === 13) this.#state = Chunk.FinalLf;
+          else if (c <= 32 || c === 127) return this.#fail('invalid character in a trailer field');
           else this.#state = Chunk.Trailer;
           if (++this.#trailerBytes > MAX_TRAILERS) return this.#fail('trailer section is too large');
           i++;
           break;
+        }
         case Chunk.Trailer: {
           const c = buf[i] as number;
           if (c === 13) this.#state = Chunk.TrailerLf;

@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ChunkedScanner,
+  type Http1Error,
+  type RequestHead,
+  type ResponseHead,
+  parseRequestHead,
+  parseResponseHead,
+  responseFraming,
+} from './http1.js';
+
+const req = (head: string) => parseRequestHead(head);
+const ok = (head: string) => {
+  const r = req(head);
+  if ('status' in r) throw new Error(`refused: ${r.reason}`);
+  return r as RequestHead;
+};
+const refused = (head: string) => {
+  const r = req(head);
+  expect('status' in r, `accepted: ${head}`).toBe(true);
+  return r as Http1Error;
+};
+
+describe('parseRequestHead', () => {
+  it('reads the request line, fields, framing and keep-alive', () => {
+    const r = ok('POST /a?b=1 HTTP/1.1\r\nHost: example.com:8080\r\nContent-Length: 5\r\nX-Uid:  42 \r\nx-uid: 7');
+    expect(r.method).toBe('POST');
+    expect(r.target).toBe('/a?b=1');
+    expect(r.minor).toBe(1);
+    expect(r.host).toBe('example.com:8080');
+    expect(r.framing).toEqual({ kind: 'length', length: 5 });
+    expect(r.keepAlive).toBe(true);
+    expect(r.names).toEqual(['host', 'content-length', 'x-uid', 'x-uid']);
+    expect(r.values).toEqual(['example.com:8080', '5', '42', '7']);
+    expect(r.lines[2]).toBe('X-Uid:  42 ');
+  });
+
+  it('knows when a connection ends after the answer', () => {
+    expect(ok('GET / HTTP/1.1\r\nHost: a\r\nConnection: close').keepAlive).toBe(false);
+    expect(ok('GET / HTTP/1.0').keepAlive).toBe(false);
+    expect(ok('GET / HTTP/1.0\r\nConnection: Keep-Alive').keepAlive).toBe(true);
+    expect(ok('GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, X-Private').connectionListed).toEqual(['x-private']);
+  });
+
+  it('accepts chunked and Content-Length: 0, and an upgrade only with Connection: upgrade', () => {
+    expect(ok('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked').framing).toEqual({ kind: 'chunked' });
+    expect(ok('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0').framing).toEqual({ kind: 'none' });
+    expect(ok('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3').framing).toEqual({ kind: 'length', length: 3 });
+    expect(ok('GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket').upgrade).toBe('websocket');
+    expect(ok('GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket').upgrade).toBeUndefined();
+    expect(ok('OPTIONS * HTTP/1.1\r\nHost: a').target).toBe('*');
+  });
+
+  it.each([
+    ['both lengths (CL.TE smuggling)', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked', 400],
+    ['differing lengths', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 5', 400],
+    ['a list of differing lengths', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4, 5', 400],
+    ['a signed length', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +4', 400],
+    ['a hex length', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x4', 400],
+    ['an unknown transfer coding', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked', 501],
+    ['chunked twice', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked', 501],
+    ['Transfer-Encoding in HTTP/1.0', 'POST / HTTP/1.0\r\nTransfer-Encoding: chunked', 400],
+    ['obs-fold', 'GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n  continued', 400],
+    ['space before the colon', 'GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked', 400],
+    ['a bare LF', 'GET / HTTP/1.1\nHost: a', 400],
+    ['a bare CR inside a value', 'GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r2', 400],
+    ['a NUL in a value', 'GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\u00002', 400],
+    ['a line without a colon', 'GET / HTTP/1.1\r\nHost: a\r\nnocolon', 400],
+    ['a missing Host in HTTP/1.1', 'GET / HTTP/1.1\r\nX-A: 1', 400],
+    ['two Hosts', 'GET / HTTP/1.1\r\nHost: a\r\nHost: b', 400],
+    ['a Host with a comma', 'GET / HTTP/1.1\r\nHost: a,b', 400],
+    ['HTTP/2.0 on the request line', 'GET / HTTP/2.0\r\nHost: a', 505],
+    ['a lower-case version', 'GET / http/1.1\r\nHost: a', 400],
+    ['two spaces in the request line', 'GET  / HTTP/1.1\r\nHost: a', 400],
+    ['a space in the target', 'GET /a b HTTP/1.1\r\nHost: a', 400],
+    ['an absolute-form target', 'GET http://x/ HTTP/1.1\r\nHost: a', 400],
+    ['CONNECT', 'CONNECT a:443 HTTP/1.1\r\nHost: a', 501],
+    ['a method that is not a token', 'G(T / HTTP/1.1\r\nHost: a', 400],
+  ])('refuses %s', (_name, head, status) => {
+    expect(refused(head).status).toBe(status);
+  });
+
+  it('refuses more fields than the limit with 431', () => {
+    const many = Array.from({ length: 10 }, (_, i) => `X-${i}: ${i}`).join('\r\n');
+    expect(parseRequestHead(`GET / HTTP/1.1\r\nHost: a\r\n${many}`, { maxFields: 5 })).toMatchObject({ status: 431 });
+  });
+});
+
+describe('parseResponseHead and responseFraming', () => {
+  const res = (head: string) => parseResponseHead(head) as ResponseHead;
+
+  it('reads the status line and the framing (RFC 9112 §6.3)', () => {
+    const r = res('HTTP/1.1 200 OK\r\nContent-Length: 12\r\nConnection: x-a');
+    expect(r.status).toBe(200);
+    expect(r.reason).toBe('OK');
+    expect(r.keepAlive).toBe(true);
+    expect(r.connectionListed).toEqual(['x-a']);
+    expect(responseFraming('GET', r)).toEqual({ kind: 'length', length: 12 });
+    expect(responseFraming('HEAD', r)).toEqual({ kind: 'none' });
+    expect(responseFraming('GET', res('HTTP/1.1 204 No Content'))).toEqual({ kind: 'none' });
+    expect(responseFraming('GET', res('HTTP/1.1 304 Not Modified\r\nContent-Length: 9'))).toEqual({ kind: 'none' });
+    expect(responseFraming('GET', res('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked'))).toEqual({ kind: 'chunked' });
+    expect(responseFraming('GET', res('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3'))).toEqual({ kind: 'chunked' });
+    expect(responseFraming('GET', res('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip'))).toEqual({ kind: 'close' });
+    expect(responseFraming('GET', res('HTTP/1.1 200 OK'))).toEqual({ kind: 'close' });
+    expect(res('HTTP/1.1 200').reason).toBe('');
+    expect(res('HTTP/1.0 200 OK').keepAlive).toBe(false);
+    expect(res('HTTP/1.0 200 OK\r\nConnection: keep-alive').keepAlive).toBe(true);
+    expect(res('HTTP/1.1 200 OK\r\nConnection: close').keepAlive).toBe(false);
+  });
+
+  it.each([
+    ['garbage', 'HTTP/1.1 2000 OK'],
+    ['HTTP/2', 'HTTP/2 200 OK'],
+    ['conflicting lengths', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2'],
+    ['a bare LF', 'HTTP/1.1 200 OK\nX: y'],
+  ])('answers 502 for %s', (_n, head) => {
+    expect(parseResponseHead(head)).toMatchObject({ status: 502 });
+  });
+});
+
+describe('ChunkedScanner', () => {
+  const body = '4;ext=1\r\nWiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nX-Trailer: 1\r\n\r\n';
+
+  it('finds the end of a chunked body and the data ranges', () => {
+    const buf = Buffer.from(`${body}GET /next`);
+    const s = new ChunkedScanner();
+    const data: string[] = [];
+    const end = s.scan(buf, 0, buf.length, (a, b) => data.push(buf.toString('latin1', a, b)));
+    expect(end).toBe(body.length);
+    expect(s.done).toBe(true);
+    expect(data.join('')).toBe('Wikipedia in\r\n\r\nchunks.');
+  });
+
+  it('gives the same answer however the bytes are split (every split point, and 1-byte reads)', () => {
+    const buf = Buffer.from(body);
+    for (let cut = 0; cut <= buf.length; cut++) {
+      const s = new ChunkedScanner();
+      const a = s.scan(buf, 0, cut);
+      const r = a >= 0 ? a : s.scan(buf, cut, buf.length);
+      expect(r, `cut at ${cut}`).toBe(buf.length);
+    }
+    const s = new ChunkedScanner();
+    let r = -1;
+    for (let i = 0; i < buf.length && r === -1; i++) r = s.scan(buf, i, i + 1);
+    expect(r).toBe(buf.length);
+  });
+
+  it.each([
+    ['a negative size', '-1\r\n'],
+    ['a space before the size', ' 1\r\nx\r\n'],
+    ['a space after the size', '1 \r\nx\r\n'],
+    ['a 0x prefix', '0x1\r\nx\r\n'],
+    ['an oversized size (more than 12 hex digits)', '1000000000000\r\n'],
+    ['data longer than its size', '1\r\nxx\r\n'],
+    ['LF without CR after the size', '1\nx\r\n'],
+    ['a bare LF after the data', '1\r\nx\n0\r\n\r\n'],
+    ['a control character in an extension', '1;a\u0001\r\nx\r\n'],
+    ['a bare LF ending the body', '0\r\n\n'],
+  ])('refuses %s', (_n, text) => {
+    const s = new ChunkedScanner();
+    const buf = Buffer.from(text);
+    expect(s.scan(buf, 0, buf.length)).toBe(-2);
+    expect(s.error).toBeTypeOf('string');
+  });
+
+  it('waits for more bytes on a partial body', () => {
+    const s = new ChunkedScanner();
+    const buf = Buffer.from('5\r\nab');
+    expect(s.scan(buf, 0, buf.length)).toBe(-1);
+    expect(s.done).toBe(false);
+  });
+});
