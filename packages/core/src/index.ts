@@ -15,3 +15,4 @@ export * from './decide.js';
 export * from './delta/index.js';
 export * from './gateway/index.js';
 export * from './health/index.js';
+export * from './codepush/index.js';
