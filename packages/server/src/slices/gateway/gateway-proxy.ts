@@ -242,6 +242,8 @@ interface Upstream {
   /** Whether the connection has carried an exchange before (a reused one may have gone stale). */
   reused: boolean;
   owner: ClientConnection | null;
+  /** When it went back to the pool (`performance.now()`). */
+  idleSince: number;
 }
 
 /** Keep-alive connections to one upstream origin. */
@@ -253,8 +255,11 @@ class UpstreamPool {
   readonly #maxIdle: number;
   readonly #idleMs: number;
   readonly #all = new Set<Upstream>();
+  readonly #timeoutMs: number;
+  #sweeper: NodeJS.Timeout | undefined;
 
-  constructor(url: URL, maxIdle: number, idleMs: number) {
+  constructor(url: URL, maxIdle: number, idleMs: number, timeoutMs: number) {
+    this.#timeoutMs = timeoutMs;
     this.#secure = url.protocol === 'https:';
     this.#host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     this.#port = url.port === '' ? (this.#secure ? 443 : 80) : Number(url.port);
@@ -265,6 +270,12 @@ class UpstreamPool {
   /** An idle connection, or a new one (writes before it connects are queued by the socket). */
   take(owner: ClientConnection): Upstream {
     let up = this.#idle.pop();
+    if (up !== undefined && performance.now() - up.idleSince > this.#idleMs) {
+      // Everything below it is older still.
+      this.discard(up);
+      this.#sweep();
+      up = undefined;
+    }
     while (up !== undefined && up.socket.destroyed) up = this.#idle.pop();
     if (up === undefined) up = this.#open();
     up.owner = owner;
@@ -285,10 +296,23 @@ class UpstreamPool {
       this.discard(up);
       return;
     }
-    up.socket.setTimeout(this.#idleMs);
+    up.idleSince = performance.now();
     up.socket.resume();
     this.#idle.push(up);
+    this.#sweeper ??= setInterval(this.#sweep, Math.max(250, this.#idleMs / 2)).unref();
   }
+
+  /** Closes idle connections older than the idle limit (the oldest are first in the stack). */
+  readonly #sweep = (): void => {
+    const limit = performance.now() - this.#idleMs;
+    let n = 0;
+    while (n < this.#idle.length && (this.#idle[n] as Upstream).idleSince < limit) n++;
+    if (n > 0) for (const up of this.#idle.splice(0, n)) this.discard(up);
+    if (this.#idle.length === 0 && this.#sweeper !== undefined) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
+  };
 
   discard(up: Upstream): void {
     up.owner = null;
@@ -317,7 +341,10 @@ class UpstreamPool {
     const socket: Socket = this.#secure
       ? tlsConnect({ host: this.#host, port: this.#port, servername: this.#host })
       : netConnect({ host: this.#host, port: this.#port, noDelay: true, onread: { buffer: READ_BUFFER, callback: onRead } });
-    up = { socket, pool: this, reused: false, owner: null };
+    up = { socket, pool: this, reused: false, owner: null, idleSince: 0 };
+    // Inactivity of an exchange (no byte either way for this long) → 504. Node re-arms it on
+    // every read and write; an idle pooled socket ignores it (the sweeper closes those).
+    socket.setTimeout(this.#timeoutMs);
     this.#all.add(up);
     if (this.#secure) {
       socket.on('data', (chunk: Buffer) => {
@@ -331,8 +358,7 @@ class UpstreamPool {
       else up.owner.upstreamEnd();
     });
     socket.on('timeout', () => {
-      if (up.owner === null) this.discard(up);
-      else up.owner.upstreamFailed(up, 'timeout', new Error('upstream timed out'));
+      if (up.owner !== null) up.owner.upstreamFailed(up, 'timeout', new Error('upstream timed out'));
     });
     socket.on('error', (err) => {
       if (up.owner !== null) up.owner.upstreamFailed(up, 'error', err);
@@ -346,6 +372,8 @@ class UpstreamPool {
   }
 
   close(): void {
+    if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
     for (const up of [...this.#all]) {
       up.owner = null;
       up.socket.destroy();
@@ -441,7 +469,6 @@ class ClientConnection {
         if (this.#buf === null) {
           this.#buf = chunk;
           this.#headStartedAt = performance.now();
-          this.socket.setTimeout(this.#proxy.headersTimeoutMs);
         } else {
           this.#buf = Buffer.concat([this.#buf, chunk]);
         }
@@ -476,9 +503,14 @@ class ClientConnection {
     }
   };
 
+  /**
+   * The client socket's one inactivity timer (`keepAliveTimeoutMs`, re-armed by Node on every
+   * read and write, so the hot path sets no timers): an idle keep-alive connection, a head that
+   * stalls, or a closed exchange whose answer is not being read is destroyed; an exchange in
+   * flight is governed by the upstream timeout instead.
+   */
   readonly #onTimeout = (): void => {
-    // Idle keep-alive, or a head that did not arrive in time: close (nginx does the same).
-    if (this.#phase === PHASE_HEAD) this.socket.destroy();
+    if (this.#phase !== PHASE_ACTIVE && this.#phase !== PHASE_TUNNEL) this.socket.destroy();
   };
 
   readonly #onClose = (): void => {
@@ -546,10 +578,7 @@ class ClientConnection {
       this.#buf = rest < buf.length ? buf.subarray(rest) : null;
       this.#begin(head);
     }
-    if (this.#phase === PHASE_HEAD && this.#buf === null) {
-      this.socket.setTimeout(this.#proxy.keepAliveTimeoutMs);
-      this.#resumeClient();
-    }
+    if (this.#phase === PHASE_HEAD && this.#buf === null) this.#resumeClient();
   }
 
   /** Gives the connection (and what was read of it) to the local HTTP server. */
@@ -587,7 +616,6 @@ class ClientConnection {
     this.#req = req;
     this.#start = performance.now();
     this.#keepAlive = req.keepAlive && !this.#proxy.closing;
-    this.socket.setTimeout(0);
     const route = this.#proxy.route(req, this.peer);
     this.#route = route;
     this.#reqDone = req.framing.kind === 'none';
@@ -608,7 +636,6 @@ class ClientConnection {
     this.#replay = this.#reqDone && req.upgrade === undefined && IDEMPOTENT.has(req.method) ? head : null;
     const up = route.target.pool.take(this);
     this.#up = up;
-    up.socket.setTimeout(this.#proxy.timeoutMs);
     let first: Buffer = head;
     if (!this.#reqDone && this.#buf !== null) {
       const buf = this.#buf;
@@ -695,7 +722,7 @@ class ClientConnection {
    * more bytes are needed or the exchange ended.
    */
   #responseHead(buf: Uint8Array, start: number, end: number): number {
-    const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    const b = Buffer.from(buf.buffer, buf.byteOffset, end);
     let head: string;
     let rest: number;
     if (this.#resHeadBuf === null) {
@@ -912,7 +939,6 @@ class ClientConnection {
       this.#replay = null;
       const fresh = route.target.pool.fresh(this);
       this.#up = fresh;
-      fresh.socket.setTimeout(this.#proxy.timeoutMs);
       fresh.socket.write(head);
       return;
     }
@@ -1006,21 +1032,16 @@ class ClientConnection {
     }
     this.#phase = PHASE_HEAD;
     this.#headStartedAt = performance.now();
-    if (this.#buf !== null) {
-      this.socket.setTimeout(this.#proxy.headersTimeoutMs);
-      this.#nextHeads();
-    } else {
-      this.socket.setTimeout(this.#proxy.keepAliveTimeoutMs);
-      this.#resumeClient();
-    }
+    if (this.#buf !== null) this.#nextHeads();
+    else this.#resumeClient();
   }
 
   #close(): void {
     this.#phase = PHASE_CLOSED;
     this.#buf = null;
     this.socket.end();
-    // A client that never reads its answer must not hold the connection open for ever.
-    this.socket.setTimeout(this.#proxy.keepAliveTimeoutMs, () => this.socket.destroy());
+    // A client that never reads its answer does not hold the connection for ever: the idle
+    // timeout destroys it (see #onTimeout).
   }
 
   /** Closes the connection when it is idle (graceful shutdown). */
@@ -1242,7 +1263,7 @@ export class GatewayProxy {
   #pool(url: URL): UpstreamPool {
     let pool = this.#pools.get(url.origin);
     if (pool === undefined) {
-      pool = new UpstreamPool(url, this.#opts.maxIdlePerOrigin ?? 256, this.#opts.upstreamIdleMs ?? 4_000);
+      pool = new UpstreamPool(url, this.#opts.maxIdlePerOrigin ?? 256, this.#opts.upstreamIdleMs ?? 4_000, this.timeoutMs);
       this.#pools.set(url.origin, pool);
     }
     return pool;
