@@ -367,4 +367,21 @@ describe('gateway engine (HTTP/1.1 over real sockets)', () => {
     expect(h.te).toBeUndefined();
     expect(h['proxy-authorization']).toBeUndefined();
   });
+
+  it('believes X-Forwarded-Proto/-Host only from trusted proxies (addresses, CIDR blocks, loopback)', async () => {
+    const ask = async (trustedProxies: string[]) => {
+      const up = await echoUpstream();
+      const gw = await gatewayTo(up.url, { trustedProxies });
+      await raw(
+        gw.port,
+        'GET /t HTTP/1.1\r\nHost: a.example\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: b.example\r\n\r\n',
+        (t) => t.includes('/t:GET:'),
+      );
+      return up.seen[0]?.headers ?? {};
+    };
+    expect(await ask(['loopback'])).toMatchObject({ 'x-forwarded-proto': 'https', 'x-forwarded-host': 'b.example' });
+    expect(await ask(['127.0.0.0/8'])).toMatchObject({ 'x-forwarded-proto': 'https' });
+    expect(await ask(['10.0.0.0/8'])).toMatchObject({ 'x-forwarded-proto': 'http', 'x-forwarded-host': 'a.example' });
+    expect(await ask([])).toMatchObject({ 'x-forwarded-proto': 'http' });
+  });
 });

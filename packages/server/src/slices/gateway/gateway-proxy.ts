@@ -16,6 +16,7 @@ import {
 } from './gateway-errors.js';
 import { GatewayMetrics, NO_LABEL } from './gateway-metrics.js';
 import { type GatewayService, type GatewayTableStatus, normaliseHost } from './gateway-service.js';
+import { trustedPeerMatcher } from './trusted-proxies.js';
 import {
   type BodyFraming,
   ChunkedScanner,
@@ -196,7 +197,10 @@ export interface GatewayProxyOptions {
   readonly gateway: Pick<GatewayService, 'table'> & Partial<Pick<GatewayService, 'status'>>;
   /** Where requests are counted (default: a new GatewayMetrics over `gateway`). */
   readonly metrics?: GatewayMetrics;
-  /** Peers whose X-Real-IP / X-Forwarded-For / X-Forwarded-Proto / X-Forwarded-Host are believed. */
+  /**
+   * Peers whose X-Real-IP / X-Forwarded-For / X-Forwarded-Proto / X-Forwarded-Host are believed:
+   * addresses, CIDR blocks or `loopback` (see trusted-proxies.ts).
+   */
   readonly trustedProxies?: readonly string[];
   /** A ready-made trust predicate (overrides `trustedProxies`). */
   readonly trusted?: (peer: string | undefined) => boolean;
@@ -1085,11 +1089,7 @@ export class GatewayProxy {
     this.metrics = opts.metrics ?? new GatewayMetrics({ get status() { return gateway.status ?? NO_STATUS; } });
     this.metrics.prebind([NO_LABEL, ...gateway.table.upstreams.keys()]);
     this.#locations = (opts.locations ?? []).map((l) => ({ re: new RegExp(l.pattern, 'i'), suffix: l.suffix }));
-    if (opts.trusted !== undefined) this.#trusted = opts.trusted;
-    else {
-      const trusted = new Set((opts.trustedProxies ?? []).map(stripMapped));
-      this.#trusted = (peer) => peer !== undefined && trusted.has(stripMapped(peer));
-    }
+    this.#trusted = opts.trusted ?? trustedPeerMatcher(opts.trustedProxies ?? []);
     this.timeoutMs = opts.timeoutMs;
     this.keepAliveTimeoutMs = opts.keepAliveTimeoutMs ?? 5_000;
     this.headersTimeoutMs = opts.headersTimeoutMs ?? 30_000;
