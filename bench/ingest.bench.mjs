@@ -15,7 +15,7 @@
 //    (median), and the same query in-process on the store;
 // 5. prints a summary and a `BENCH_JSON {…}` line. Exit 1 on any failed request.
 //
-// Knobs (environment): BENCH_ROUNDS (5), BENCH_SECONDS (5), BENCH_SENDERS (8), BENCH_FILL
+// Knobs (environment): BENCH_ROUNDS (5), BENCH_SECONDS (5), BENCH_SENDERS (4), BENCH_FILL
 // (5000000; 0 skips the fill), BENCH_QUERY_REPEATS (21), BENCH_STRICT=1 (exit 1 when a goal is
 // missed), BENCH_PROFILE=DIR (server child runs with --cpu-prof into DIR).
 import { spawn } from 'node:child_process';
@@ -38,7 +38,7 @@ const envInt = (name, dflt) => {
 };
 const ROUNDS = envInt('BENCH_ROUNDS', 5);
 const SECONDS = envInt('BENCH_SECONDS', 5);
-const SENDERS = envInt('BENCH_SENDERS', 8);
+const SENDERS = envInt('BENCH_SENDERS', 4);
 const FILL = envInt('BENCH_FILL', 5_000_000);
 const REPEATS = envInt('BENCH_QUERY_REPEATS', 21);
 const STRICT = process.env.BENCH_STRICT === '1';
@@ -114,7 +114,8 @@ async function admin(token, method, urlPath, body) {
     init.headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
-  const res = await fetch(server.url + urlPath, init);
+  // After the long fill the server may have closed fetch's idle keep-alive socket: retry once.
+  const res = await fetch(server.url + urlPath, init).catch(() => fetch(server.url + urlPath, init));
   const text = await res.text();
   if (!res.ok) fail(`admin ${method} ${urlPath} → ${res.status}: ${text.slice(0, 500)}`);
   return text === '' ? undefined : JSON.parse(text);
