@@ -1,6 +1,7 @@
 // Gray-gateway throughput benchmark (issue #4, "Speed"): Debian's nginx proxy_pass versus
-// Halftone's gateway with a 4-level policy group versus the gateway with no policy, all in front
-// of the same nginx upstream answering 1 KB, driven by wrk. See bench/GATEWAY.md.
+// Halftone's gateway with a 4-level policy group versus the gateway with no policy (and, for
+// reference, a naive node:http proxy), all in front of the same nginx upstream answering 1 KB,
+// driven by wrk. See bench/GATEWAY.md.
 //
 // Usage: npm run bench:gateway   (env: BENCH_SECONDS=15, BENCH_ROUNDS=3, BENCH_CONNECTIONS=64,
 //        BENCH_WARMUP=3, BENCH_PROFILE=DIR → run the gateway under node --cpu-prof into DIR)
@@ -51,7 +52,7 @@ process.on('exit', () => {
 });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 // Hard stop: never outlive the planned runs by much.
-const budgetMs = (ROUNDS * 3 * (SECONDS + 3) + 3 * (WARMUP + 3) + 90) * 1000;
+const budgetMs = (ROUNDS * 4 * (SECONDS + 3) + 4 * (WARMUP + 3) + 90) * 1000;
 setTimeout(() => {
   process.stderr.write('bench:gateway exceeded its time budget, stopping\n');
   process.exit(3);
@@ -280,10 +281,16 @@ const policy = await admin(adminBase, 'POST', '/policies', {
 });
 await admin(adminBase, 'PUT', `/hosts/${POLICY_HOST}`, { policyId: policy.id });
 
+// ---- reference: a naive node:http proxy (the issue's "20-line Node proxy"), one process on CPU1
+const naivePort = await freePort();
+const naive = start(pinSut, process.execPath, [join(ROOT, 'bench/naive-proxy.mjs'), String(naivePort), upURL]);
+
 const gwURL = `http://127.0.0.1:${gwPort}/`;
 const pol = await waitFor(gwURL, { host: POLICY_HOST, 'x-uid': UID });
 const pla = await waitFor(gwURL, { host: PLAIN_HOST, 'x-uid': UID });
 const ngx = await waitFor(`http://127.0.0.1:${nginxPort}/`, { host: PLAIN_HOST });
+const nai = await waitFor(`http://127.0.0.1:${naivePort}/`, { host: PLAIN_HOST });
+if (nai.status !== 200 || nai.body.length !== 1024) throw new Error(`naive proxy answered ${nai.status}`);
 const lens = [pol, pla, ngx].map((r) => r.headers['content-length']);
 if (pol.headers['x-halftone-upstream'] !== 'gray') throw new Error(`policy host routed to ${pol.headers['x-halftone-upstream']}, expected gray (level 4)`);
 if (pla.headers['x-halftone-upstream'] !== 'stable') throw new Error(`plain host routed to ${pla.headers['x-halftone-upstream']}`);
@@ -293,6 +300,7 @@ const suts = [
   { name: 'nginx', port: nginxPort, host: PLAIN_HOST },
   { name: 'policy', port: gwPort, host: POLICY_HOST },
   { name: 'plain', port: gwPort, host: PLAIN_HOST },
+  { name: 'naive', port: naivePort, host: PLAIN_HOST },
 ];
 const nodeV = process.version;
 const nginxV = spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim();
@@ -331,20 +339,23 @@ for (const s of suts) {
 const ratioPolicy = summary.policy.rps / summary.nginx.rps;
 const ratioPlain = summary.plain.rps / summary.nginx.rps;
 const diversionCost = 1 - summary.policy.rps / summary.plain.rps;
+const ratioNaive = summary.naive.rps / summary.nginx.rps;
 console.log('  medians:');
 for (const s of suts) {
   const m = summary[s.name];
   console.log(`    ${s.name.padEnd(6)} ${String(m.rps).padStart(7)} req/s (${m.rpsMin}–${m.rpsMax})  p50 ${m.p50ms} ms  p99 ${m.p99ms} ms`);
 }
 console.log(`  gateway+policy ÷ nginx = ${ratioPolicy.toFixed(3)}   gateway plain ÷ nginx = ${ratioPlain.toFixed(3)}   diversion cost ${(diversionCost * 100).toFixed(1)}%`);
+console.log(`  reference: naive node:http proxy ÷ nginx = ${ratioNaive.toFixed(3)}`);
 console.log(`  goal ≥ 0.80× (minimum 0.60×): ${ratioPolicy >= 0.8 ? 'met' : ratioPolicy >= 0.6 ? 'minimum met, goal not met' : 'NOT met'}`);
 console.log(
   'BENCH_JSON ' +
-    JSON.stringify({ bench: 'gateway', node: nodeV, nginx: nginxV, seconds: SECONDS, rounds: ROUNDS, connections: CONNS, summary, ratioPolicy: +ratioPolicy.toFixed(4), ratioPlain: +ratioPlain.toFixed(4), diversionCost: +diversionCost.toFixed(4) }),
+    JSON.stringify({ bench: 'gateway', node: nodeV, nginx: nginxV, seconds: SECONDS, rounds: ROUNDS, connections: CONNS, summary, ratioPolicy: +ratioPolicy.toFixed(4), ratioPlain: +ratioPlain.toFixed(4), ratioNaive: +ratioNaive.toFixed(4), diversionCost: +diversionCost.toFixed(4) }),
 );
 
 if (process.env.BENCH_DUMP) writeFileSync(process.env.BENCH_DUMP, gateway.output());
 await stop(gateway);
+await stop(naive);
 await stop(nginx);
 await stop(upstream);
 process.exit(0);

@@ -234,7 +234,7 @@ export const ConfigSchema = Type.Object(
           }),
         ),
         trustedProxies: Type.Array(Type.String({ minLength: 1, format: 'trusted-proxy' }), {
-          default: ['127.0.0.1', '::1'],
+          default: ['loopback'],
           description:
             'Peers whose `X-Real-IP` / `X-Forwarded-For` headers are believed, as JSON or ' +
             'comma-separated: IPv4/IPv6 addresses, CIDR blocks (`10.0.0.0/8`, `fd00::/8`) or ' +

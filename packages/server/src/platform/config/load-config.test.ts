@@ -39,7 +39,7 @@ describe('loadConfig', () => {
       },
       gateway: {
         upstreams: {},
-        trustedProxies: ['127.0.0.1', '::1'],
+        trustedProxies: ['loopback'],
         locations: [],
         timeoutMs: 30_000,
         adminCompat: false,

@@ -108,6 +108,8 @@ class RequestFeatures implements GatewayRequestFeatures {
   readonly #peer: string | undefined;
   readonly #trusted: (peer: string | undefined) => boolean;
   #cookies: Map<string, string> | undefined;
+  #uid: string | undefined | null = null;
+  #ip: string | undefined | null = null;
 
   constructor(head: RequestHead, peer: string | undefined, trusted: (peer: string | undefined) => boolean) {
     this.#head = head;
@@ -117,6 +119,11 @@ class RequestFeatures implements GatewayRequestFeatures {
 
   /** `X-Uid`, like ABTestingGateway: absent when missing, empty or repeated. */
   get uid(): string | undefined {
+    if (this.#uid === null) this.#uid = this.#readUid();
+    return this.#uid;
+  }
+
+  #readUid(): string | undefined {
     const names = this.#head.names;
     let v: string | undefined;
     let n = 0;
@@ -130,7 +137,10 @@ class RequestFeatures implements GatewayRequestFeatures {
   }
 
   get ip(): string | undefined {
-    return resolveClientIp(this.#peer, field(this.#head, 'x-real-ip'), field(this.#head, 'x-forwarded-for'), this.#trusted);
+    if (this.#ip === null) {
+      this.#ip = resolveClientIp(this.#peer, field(this.#head, 'x-real-ip'), field(this.#head, 'x-forwarded-for'), this.#trusted);
+    }
+    return this.#ip;
   }
 
   get city(): string | undefined {
