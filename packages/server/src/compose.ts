@@ -24,6 +24,7 @@ import {
   workerScriptAvailable,
 } from './slices/delta/delta-runner.js';
 import { DeltaService } from './slices/delta/delta-service.js';
+import { createDiagnosticsSlice, type DiagnosticsService } from './slices/diagnostics/index.js';
 import { EventsService } from './slices/events/events-service.js';
 import { createSqlEventsStore } from './slices/events/events-store.sql.js';
 import { createIndexAttribution } from './slices/events/release-attribution.js';
@@ -55,6 +56,8 @@ export interface Halftone {
   readonly gatewayProxy: GatewayProxy;
   /** Client events and release health (the health-gate engine reads `events.health`). */
   readonly events: EventsService;
+  /** Diagnostic commands to devices and their uploads. */
+  readonly diagnostics: DiagnosticsService;
   close(): Promise<void>;
 }
 
@@ -209,7 +212,28 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
     events.start();
     closers.unshift(async () => events.stop());
 
-    const client = new ClientService({ index, stats, releaseStore, clock, notifyInstalled, deltas });
+    const diagnostics = await createDiagnosticsSlice({
+      db: sql.db,
+      bus,
+      clock,
+      config,
+      dataDir: config.dataDir,
+      apps,
+      origin,
+      ...(opts.statsFlushIntervalMs !== undefined ? { flushIntervalMs: opts.statsFlushIntervalMs } : {}),
+      onError: (err, context) => onError(err, context),
+    });
+    closers.unshift(() => diagnostics.close());
+
+    const client = new ClientService({
+      index,
+      stats,
+      releaseStore,
+      clock,
+      notifyInstalled,
+      deltas,
+      commands: diagnostics.feed,
+    });
     const adminToken = await ensureAdminToken(config, apps);
     const api = await buildApiRole({
       config,
@@ -222,6 +246,7 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       deltas,
       gateway,
       events,
+      diagnostics: diagnostics.service,
       gatewayMetrics: gatewayProxy.metrics,
       packageStore,
     });
@@ -236,6 +261,7 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       gateway,
       gatewayProxy,
       events,
+      diagnostics: diagnostics.service,
       async close() {
         for (const close of closers) await close().catch(() => {});
       },

@@ -273,4 +273,49 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0006_diagnostics': {
+    // Diagnostics (issue 5, item 5): commands a releaser sends to one device or user ("upload the
+    // logs of the last N hours"), delivered in the device's next check, answered by an upload.
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('diagnostic_commands')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('target_type', 'text', (c) => c.notNull())
+        .addColumn('target_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('params', 'text', (c) => c.notNull())
+        .addColumn('note', 'text')
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('delivered_at', 'text')
+        .addColumn('delivered_to', 'text')
+        .addColumn('uploaded_at', 'text')
+        .addColumn('cancelled_at', 'text')
+        .addColumn('expired_at', 'text')
+        .addColumn('upload_sha256', 'text')
+        .addColumn('upload_size', 'double precision')
+        .addColumn('upload_content_type', 'text')
+        .addColumn('upload_device', 'text')
+        .execute();
+      // Listing an app's commands (newest first, by id) and loading its open ones for the index.
+      await db.schema
+        .createIndex('diagnostic_commands_app_idx')
+        .on('diagnostic_commands')
+        .columns(['app_id', 'state', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('diagnostic_commands_target_idx')
+        .on('diagnostic_commands')
+        .columns(['app_id', 'target_type', 'target_id'])
+        .execute();
+      // The expiry sweep.
+      await db.schema
+        .createIndex('diagnostic_commands_expiry_idx')
+        .on('diagnostic_commands')
+        .columns(['state', 'expires_at'])
+        .execute();
+    },
+  },
 };

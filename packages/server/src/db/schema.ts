@@ -22,6 +22,39 @@ export interface Database {
   event_device_sketches: EventDeviceSketchTable;
   crash_groups: CrashGroupTable;
   crash_group_hours: CrashGroupHourTable;
+  diagnostic_commands: DiagnosticCommandTable;
+}
+
+/**
+ * A diagnostic command for one device or user of an app (0006_diagnostics). `state` is the stored
+ * state: pending | delivered | uploaded | cancelled | expired — a pending or delivered command past
+ * `expires_at` reads as expired before the sweep writes it. Times are ISO-8601 text.
+ */
+export interface DiagnosticCommandTable {
+  id: string;
+  app_id: string;
+  /** device | user */
+  target_type: string;
+  target_id: string;
+  /** upload_logs | upload_crash_dumps | custom */
+  kind: string;
+  /** JSON: the command's parameters as the device receives them. */
+  params: string;
+  note: string | null;
+  state: string;
+  created_at: string;
+  expires_at: string;
+  delivered_at: string | null;
+  /** The device the command was first returned to. */
+  delivered_to: string | null;
+  uploaded_at: string | null;
+  cancelled_at: string | null;
+  expired_at: string | null;
+  upload_sha256: string | null;
+  upload_size: number | null;
+  upload_content_type: string | null;
+  /** The device that uploaded. */
+  upload_device: string | null;
 }
 
 /** One client event as received (kept `events.retentionHours`); the id is the client's UUID. */

@@ -8,6 +8,9 @@ import type { GatewayPolicyGroup, GatewayStore } from '../slices/gateway/gateway
 import type { AppStore } from '../slices/apps/app-store.js';
 import { createSqlPackageStore } from '../slices/packages/package-store.sql.js';
 import type { Package, PackageStore } from '../slices/packages/package-store.js';
+import type { DiagnosticCommand } from '../slices/diagnostics/diagnostic-command.js';
+import { createSqlDiagnosticsStore } from '../slices/diagnostics/diagnostics-store.sql.js';
+import type { DiagnosticsStore } from '../slices/diagnostics/diagnostics-store.js';
 import { createSqlEventsStore } from '../slices/events/events-store.sql.js';
 import type { EventsStore, PreparedEvent } from '../slices/events/events-store.js';
 import { createSqlReleaseStore } from '../slices/releases/release-store.sql.js';
@@ -408,6 +411,110 @@ export function describeStoreContract(name: string, make: () => Promise<SqlDatab
         expect(await events.purgeRaw(t0 + 1)).toBe(2);
         expect(await events.countRaw('demo')).toBe(1);
         expect((await events.rollups(q))[0]?.sessionsStarted).toBe(3);
+      });
+    });
+
+    describe('diagnostics', () => {
+      let diag: DiagnosticsStore;
+      const HOUR = 3_600_000;
+      const at = (ms: number) => new Date(Date.parse(T0) + ms).toISOString();
+      const cmd = (id: string, over: Partial<DiagnosticCommand> = {}): DiagnosticCommand => ({
+        id,
+        appId: 'demo',
+        targetType: 'device',
+        targetId: 'dev-1',
+        kind: 'upload_logs',
+        params: { sinceHours: 24 },
+        note: '工单 42',
+        state: 'pending',
+        createdAt: T0,
+        expiresAt: at(HOUR),
+        deliveredAt: null,
+        deliveredTo: null,
+        uploadedAt: null,
+        cancelledAt: null,
+        expiredAt: null,
+        upload: null,
+        ...over,
+      });
+      const upload = { sha256: 'c'.repeat(64), size: 204_800, contentType: 'application/gzip', deviceId: 'dev-1' };
+      const ids = (list: DiagnosticCommand[]) => list.map((c) => c.id);
+      beforeEach(async () => {
+        diag = createSqlDiagnosticsStore(sql.db);
+        await apps.insertApp({ id: 'other', name: 'Other', platforms: ['ios'], clientKey: 'hck_other', createdAt: T0 });
+      });
+
+      it('stores commands and reads them back per app', async () => {
+        await diag.insert(cmd('diag_1'));
+        await diag.insert(cmd('diag_2', { targetType: 'user', targetId: 'alice', kind: 'custom', params: { a: [1, 'x'] }, note: null }));
+        expect(await diag.get('demo', 'diag_1')).toEqual(cmd('diag_1'));
+        expect((await diag.get('demo', 'diag_2'))?.params).toEqual({ a: [1, 'x'] });
+        expect(await diag.get('other', 'diag_1')).toBeNull();
+        expect(await diag.get('demo', 'nope')).toBeNull();
+      });
+
+      it('moves pending → delivered once, keeping the first delivery', async () => {
+        await diag.insert(cmd('diag_1'));
+        await diag.insert(cmd('diag_2'));
+        expect(
+          await diag.markDelivered([
+            { id: 'diag_1', at: at(1000), deviceId: 'dev-1' },
+            { id: 'diag_2', at: at(1000), deviceId: 'dev-1' },
+            { id: 'diag_missing', at: at(1000), deviceId: 'dev-1' },
+          ]),
+        ).toBe(2);
+        expect(await diag.markDelivered([{ id: 'diag_1', at: at(2000), deviceId: 'dev-9' }])).toBe(0);
+        expect(await diag.get('demo', 'diag_1')).toMatchObject({ state: 'delivered', deliveredAt: at(1000), deliveredTo: 'dev-1' });
+      });
+
+      it('records one upload while open and unexpired; cancels only open commands', async () => {
+        await diag.insert(cmd('diag_1'));
+        await diag.insert(cmd('diag_2'));
+        await diag.insert(cmd('diag_3'));
+        expect(await diag.markUploaded('demo', 'diag_1', upload, at(1000))).toBe(true);
+        expect(await diag.markUploaded('demo', 'diag_1', upload, at(2000))).toBe(false);
+        expect(await diag.get('demo', 'diag_1')).toMatchObject({ state: 'uploaded', uploadedAt: at(1000), upload });
+        expect(await diag.markUploaded('other', 'diag_2', upload, at(1000))).toBe(false);
+        expect(await diag.markUploaded('demo', 'diag_2', upload, at(HOUR))).toBe(false); // expired at that time
+        expect(await diag.cancel('demo', 'diag_1', at(3000))).toBe(false);
+        expect(await diag.cancel('demo', 'diag_2', at(3000))).toBe(true);
+        expect(await diag.cancel('demo', 'diag_2', at(4000))).toBe(false);
+        expect(await diag.get('demo', 'diag_2')).toMatchObject({ state: 'cancelled', cancelledAt: at(3000) });
+        expect(await diag.markUploaded('demo', 'diag_2', upload, at(5000))).toBe(false);
+        expect(await diag.cancel('demo', 'diag_3', at(HOUR + 1))).toBe(false);
+      });
+
+      it('lists newest first by state (expired computed at `now`), target and cursor; open ones for the index', async () => {
+        await diag.insert(cmd('diag_1', { expiresAt: at(10_000) }));
+        await diag.insert(cmd('diag_2', { targetId: 'dev-2' }));
+        await diag.insert(cmd('diag_3', { targetType: 'user', targetId: 'dev-1' }));
+        await diag.insert(cmd('diag_4', { appId: 'other' }));
+        await diag.markDelivered([{ id: 'diag_2', at: at(1), deviceId: 'dev-2' }]);
+        const now = at(20_000);
+        const list = (q: Partial<Parameters<DiagnosticsStore['list']>[0]>) => diag.list({ appId: 'demo', now, limit: 10, ...q });
+        expect(ids(await list({}))).toEqual(['diag_3', 'diag_2', 'diag_1']);
+        expect(ids(await list({ state: 'expired' }))).toEqual(['diag_1']);
+        expect(ids(await list({ state: 'pending' }))).toEqual(['diag_3']);
+        expect(ids(await list({ state: 'delivered' }))).toEqual(['diag_2']);
+        expect(ids(await list({ state: 'pending', now: T0 }))).toEqual(['diag_3', 'diag_1']);
+        expect(ids(await list({ targetType: 'device', targetId: 'dev-1' }))).toEqual(['diag_1']);
+        expect(ids(await list({ targetType: 'user', targetId: 'dev-1' }))).toEqual(['diag_3']);
+        expect(ids(await list({ before: 'diag_3', limit: 1 }))).toEqual(['diag_2']);
+        expect(ids(await diag.listOpen('demo', now))).toEqual(['diag_2', 'diag_3']);
+        expect(ids(await diag.listOpen('other', now))).toEqual(['diag_4']);
+      });
+
+      it('sweeps open commands past their expiry to expired, and names their apps', async () => {
+        await diag.insert(cmd('diag_1', { expiresAt: at(1000) }));
+        await diag.insert(cmd('diag_2', { appId: 'other', expiresAt: at(2000) }));
+        await diag.insert(cmd('diag_3', { expiresAt: at(1000) }));
+        await diag.insert(cmd('diag_4'));
+        await diag.cancel('demo', 'diag_3', at(500));
+        expect((await diag.expire(at(2000))).sort()).toEqual(['demo', 'other']);
+        expect(await diag.get('demo', 'diag_1')).toMatchObject({ state: 'expired', expiredAt: at(1000) });
+        expect((await diag.get('demo', 'diag_3'))?.state).toBe('cancelled');
+        expect((await diag.get('demo', 'diag_4'))?.state).toBe('pending');
+        expect(await diag.expire(at(2000))).toEqual([]);
       });
     });
   });

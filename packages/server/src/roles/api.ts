@@ -17,6 +17,11 @@ import type { GatewayMetrics } from '../slices/gateway/gateway-metrics.js';
 import { gatewayRoutes } from '../slices/gateway/gateway-routes.js';
 import type { GatewayService } from '../slices/gateway/gateway-service.js';
 import type { DeltaService } from '../slices/delta/delta-service.js';
+import {
+  diagnosticsAdminRoutes,
+  diagnosticsClientRoutes,
+  type DiagnosticsService,
+} from '../slices/diagnostics/index.js';
 import { eventsAdminRoutes, eventsClientRoutes } from '../slices/events/events-routes.js';
 import type { EventsService } from '../slices/events/events-service.js';
 import type { PackageStore } from '../slices/packages/package-store.js';
@@ -38,6 +43,8 @@ export interface ApiRoleDeps {
   readonly gateway: GatewayService;
   /** Client events and release health (optional so older test setups need not build it). */
   readonly events?: EventsService;
+  /** Diagnostic commands and uploads (optional so older test setups need not build it). */
+  readonly diagnostics?: DiagnosticsService;
   /** Served at `/admin/v1/gateway/metrics` (admin token). */
   readonly gatewayMetrics?: GatewayMetrics;
   readonly packageStore: Pick<PackageStore, 'findPackagesByVersion'>;
@@ -118,6 +125,14 @@ export async function buildApiRole(deps: ApiRoleDeps): Promise<FastifyInstance> 
         now: () => new Date(),
       });
     }
+    const diagnostics = deps.diagnostics;
+    if (diagnostics !== undefined) {
+      await scope.register(diagnosticsAdminRoutes, {
+        diagnostics,
+        requireAdmin,
+        now: () => diagnostics.now(),
+      });
+    }
   });
   await app.register(clientRoutes, {
     client: deps.client,
@@ -132,6 +147,9 @@ export async function buildApiRole(deps: ApiRoleDeps): Promise<FastifyInstance> 
       maxBatchBytes: config.events.maxBatchBytes,
       maxBatchItems: config.events.maxBatchItems,
     });
+  }
+  if (deps.diagnostics !== undefined) {
+    await app.register(diagnosticsClientRoutes, { diagnostics: deps.diagnostics, index: deps.index });
   }
   return app;
 }

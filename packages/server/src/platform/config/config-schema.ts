@@ -350,6 +350,46 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, description: 'Client event ingestion (release health).' },
     ),
+    diagnostics: Type.Object(
+      {
+        uploadMaxBytes: Type.Integer({
+          minimum: 1,
+          default: 50 * MiB,
+          description:
+            'Largest diagnostic upload (`POST /client/v1/diagnostics/:commandId`) accepted, in bytes; ' +
+            'a larger one answers 413 and nothing is stored.',
+        }),
+        defaultExpirySeconds: Type.Integer({
+          minimum: 1,
+          default: 7 * 86_400,
+          description:
+            'How long a diagnostic command waits for its upload when the request names no expiry, in ' +
+            'seconds (7 days). At most `maxExpirySeconds`.',
+        }),
+        maxExpirySeconds: Type.Integer({
+          minimum: 1,
+          default: 30 * 86_400,
+          description: 'Longest expiry a diagnostic command may ask for, in seconds (30 days).',
+        }),
+        sweepIntervalMs: Type.Integer({
+          minimum: 1000,
+          default: 60_000,
+          description:
+            'How often diagnostic commands past their expiry are marked `expired`, in milliseconds ' +
+            '(they read as expired at once either way).',
+        }),
+        blobUrl: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description:
+              'Where diagnostic uploads are kept: `file:<dir>` or `memory:`. A store of its own, so ' +
+              'uploads are never served by the public `/client/v1/blobs/…` route. When unset: ' +
+              '`memory:` if `blobUrl` is `memory:`, else `file:{dataDir}/diagnostics`.',
+          }),
+        ),
+      },
+      { additionalProperties: false, description: 'Diagnostic commands to devices and their uploads.' },
+    ),
   },
   { additionalProperties: false },
 );

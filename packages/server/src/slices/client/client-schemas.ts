@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { DeviceCommand } from '../diagnostics/index.js';
 
 const Str = (max: number) => Type.String({ minLength: 1, maxLength: max });
 
@@ -64,7 +65,16 @@ export const ModuleAnswer = Type.Object({
 });
 export type ModuleAnswer = Static<typeof ModuleAnswer>;
 
-export const CheckResponse = Type.Object({ modules: Type.Array(ModuleAnswer) });
+export const CheckResponse = Type.Object({
+  modules: Type.Array(ModuleAnswer),
+  commands: Type.Optional(
+    Type.Array(DeviceCommand, {
+      description:
+        'Diagnostic commands for this device (by `deviceId`, or `userId`), present only when there are ' +
+        'some. Act on each `id` once: a command is repeated until it is uploaded, cancelled or expires.',
+    }),
+  ),
+});
 export type CheckResponse = Static<typeof CheckResponse>;
 
 export const ReportBody = Type.Object(

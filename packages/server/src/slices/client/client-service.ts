@@ -12,6 +12,7 @@ import type { Clock } from '../../platform/clock.js';
 import { VersionInvalid } from '../packages/package-errors.js';
 import { type IndexedModule, membershipOf, type PackagePayload, type ReleaseIndex } from '../releases/release-index.js';
 import type { DeltaService } from '../delta/delta-service.js';
+import type { DiagnosticsFeed } from '../diagnostics/index.js';
 import { ReleaseStats, type StageSketch } from '../releases/release-stats.js';
 import type { ReleaseStore } from '../releases/release-store.js';
 import { ReportReleaseUnknown } from './client-errors.js';
@@ -26,6 +27,11 @@ export interface ClientServiceDeps {
   readonly deltas: Pick<DeltaService, 'enabled' | 'lookup' | 'request'>;
   /** Announces an install of a rolled-back release (to every process's release index). */
   readonly notifyInstalled: (install: InstallNotice) => Promise<void>;
+  /**
+   * Diagnostic commands for the device (by device id and user id), answered as `commands`; from
+   * memory like the catalogue. The sync channel will push the same feed.
+   */
+  readonly commands?: Pick<DiagnosticsFeed, 'feedJson'>;
 }
 
 export interface InstallNotice {
@@ -115,7 +121,14 @@ export class ClientService {
         if (answer !== undefined) parts.push(answer);
       }
     }
-    return `{"modules":[${parts.join(',')}]}`;
+    const feed = this.#d.commands;
+    if (feed === undefined) return `{"modules":[${parts.join(',')}]}`;
+    let commands = feed.feedJson(appId, body.deviceId, ctx.userId, baseUrl);
+    if (typeof commands !== 'string') commands = await commands;
+    // `commands` only when there are some: most checks carry none, and their bytes stay as they were.
+    return commands === ''
+      ? `{"modules":[${parts.join(',')}]}`
+      : `{"modules":[${parts.join(',')}],"commands":${commands}}`;
   }
 
   /** `"name":"…"` for a module name (names repeat in every check). */
