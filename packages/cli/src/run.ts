@@ -4,6 +4,7 @@ import { CliError, EXIT, exitCodeForStatus, type Problem } from './cli-error.js'
 import { createCommandRuntime } from './command-context.js';
 import { registerCrowdCommands } from './crowd-commands.js';
 import { registerDeltaCommands } from './delta-commands.js';
+import { registerDiagnosticsCommands } from './diagnostics-commands.js';
 import { registerGatewayCommands } from './gateway-commands.js';
 import { parseTimeoutSeconds } from './option-parsers.js';
 import { type CliIo, writeJson } from './output.js';
@@ -50,6 +51,7 @@ function buildProgram(io: CliIo, options: RunOptions) {
   registerPackageCommands(program, runtime);
   registerReleaseCommands(program, runtime);
   registerDeltaCommands(program, runtime);
+  registerDiagnosticsCommands(program, runtime);
   registerGatewayCommands(program, runtime, options.loadServer ?? loadServer);
   return { program, runtime };
 }
