@@ -24,6 +24,7 @@ import {
   workerScriptAvailable,
 } from './slices/delta/delta-runner.js';
 import { DeltaService } from './slices/delta/delta-service.js';
+import { type CodePushSlice, createCodePushSlice } from './slices/codepush/index.js';
 import { createDiagnosticsSlice, type DiagnosticsService } from './slices/diagnostics/index.js';
 import { EventsService } from './slices/events/events-service.js';
 import { createSqlEventsStore } from './slices/events/events-store.sql.js';
@@ -58,6 +59,8 @@ export interface Halftone {
   readonly events: EventsService;
   /** Diagnostic commands to devices and their uploads. */
   readonly diagnostics: DiagnosticsService;
+  /** The CodePush-compatible API (deployments, labels, diffs). */
+  readonly codepush: CodePushSlice;
   close(): Promise<void>;
 }
 
@@ -234,6 +237,23 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       deltas,
       commands: diagnostics.feed,
     });
+    const codepush = await createCodePushSlice({
+      db: sql.db,
+      bus,
+      origin,
+      clock,
+      config,
+      blobs,
+      apps,
+      packages,
+      releases,
+      index,
+      stats,
+      client,
+      notifyChanged,
+      onError: (err, context) => onError(err, context),
+    });
+    closers.unshift(() => codepush.close());
     const adminToken = await ensureAdminToken(config, apps);
     const api = await buildApiRole({
       config,
@@ -249,6 +269,7 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       diagnostics: diagnostics.service,
       gatewayMetrics: gatewayProxy.metrics,
       packageStore,
+      codepush,
     });
     closers.unshift(() => api.close());
 
@@ -262,6 +283,7 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       gatewayProxy,
       events,
       diagnostics: diagnostics.service,
+      codepush,
       async close() {
         for (const close of closers) await close().catch(() => {});
       },

@@ -318,4 +318,60 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0007_codepush': {
+    // CodePush compatibility (issue 7): deployments with their keys, labels over Halftone
+    // releases, per-label report counters and on-demand diff packages (ADR 0003).
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('codepush_deployments')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('platform', 'text', (c) => c.notNull())
+        .addColumn('module', 'text', (c) => c.notNull())
+        .addColumn('deployment_key', 'text', (c) => c.notNull().unique())
+        .addColumn('bucketing', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('codepush_deployments_name_uq', ['app_id', 'name'])
+        .execute();
+      await db.schema
+        .createTable('codepush_releases')
+        .addColumn('deployment_id', 'text', (c) => c.notNull().references('codepush_deployments.id'))
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('release_id', 'text', (c) => c.notNull())
+        .addColumn('package_id', 'text', (c) => c.notNull())
+        .addColumn('target_range', 'text', (c) => c.notNull())
+        .addColumn('disabled', 'integer', (c) => c.notNull())
+        .addColumn('released_from', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('codepush_releases_pk', ['deployment_id', 'seq'])
+        .execute();
+      await db.schema
+        .createTable('codepush_metrics')
+        .addColumn('deployment_id', 'text', (c) => c.notNull())
+        .addColumn('label', 'text', (c) => c.notNull())
+        .addColumn('active', 'integer', (c) => c.notNull())
+        .addColumn('downloaded', 'integer', (c) => c.notNull())
+        .addColumn('installed', 'integer', (c) => c.notNull())
+        .addColumn('failed', 'integer', (c) => c.notNull())
+        .addColumn('rolled_back', 'integer', (c) => c.notNull())
+        .addColumn('ignored', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('codepush_metrics_pk', ['deployment_id', 'label'])
+        .execute();
+      await db.schema
+        .createTable('codepush_diffs')
+        .addColumn('to_package_id', 'text', (c) => c.notNull())
+        .addColumn('base_hash', 'text', (c) => c.notNull())
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('blob_sha256', 'text')
+        .addColumn('size', 'bigint')
+        .addColumn('error', 'text')
+        .addColumn('lease_until', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('codepush_diffs_pk', ['to_package_id', 'base_hash'])
+        .execute();
+    },
+  },
 };

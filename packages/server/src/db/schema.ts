@@ -22,6 +22,10 @@ export interface Database {
   event_device_sketches: EventDeviceSketchTable;
   crash_groups: CrashGroupTable;
   crash_group_hours: CrashGroupHourTable;
+  codepush_deployments: CodePushDeploymentTable;
+  codepush_releases: CodePushReleaseTable;
+  codepush_metrics: CodePushMetricTable;
+  codepush_diffs: CodePushDiffTable;
   diagnostic_commands: DiagnosticCommandTable;
 }
 
@@ -287,6 +291,61 @@ export interface DeltaPatchTable {
   attempts: number;
   error: string | null;
   /** While running: until when the job is taken (then another process may retry it). */
+  lease_until: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A CodePush deployment (0007_codepush): a deployment key → (app, platform, Halftone module). */
+export interface CodePushDeploymentTable {
+  id: string;
+  app_id: string;
+  name: string;
+  platform: string;
+  /** The Halftone module its releases are published in. */
+  module: string;
+  deployment_key: string;
+  /** `halftone` (MurmurHash3 per release) or `codepush` (the original selector). */
+  bucketing: string;
+  created_at: string;
+}
+
+/** Label `v<seq>` of a deployment: a Halftone release plus what only CodePush has. */
+export interface CodePushReleaseTable {
+  deployment_id: string;
+  seq: number;
+  release_id: string;
+  package_id: string;
+  /** semver range of binary versions. */
+  target_range: string;
+  disabled: number;
+  /** `promote:<deployment>:<label>` or `rollback:<label>`; null for an upload. */
+  released_from: string | null;
+  created_at: string;
+}
+
+/** Per-label report counters; label '' counts reports that were ignored (unknown labels/keys). */
+export interface CodePushMetricTable {
+  deployment_id: string;
+  label: string;
+  active: number;
+  downloaded: number;
+  installed: number;
+  failed: number;
+  rolled_back: number;
+  ignored: number;
+}
+
+/** A CodePush diff package (changed files + hotcodepush.json) from a base hash to a package. */
+export interface CodePushDiffTable {
+  to_package_id: string;
+  base_hash: string;
+  app_id: string;
+  /** pending | running | ready | too_large | failed */
+  status: string;
+  blob_sha256: string | null;
+  size: number | null;
+  error: string | null;
   lease_until: string | null;
   created_at: string;
   updated_at: string;

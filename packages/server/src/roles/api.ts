@@ -11,6 +11,7 @@ import { appRoutes } from '../slices/apps/app-routes.js';
 import type { AppService } from '../slices/apps/app-service.js';
 import { clientRoutes } from '../slices/client/client-routes.js';
 import { deltaRoutes } from '../slices/delta/delta-routes.js';
+import { type CodePushSlice, codePushAcquisitionRoutes, codePushAdminRoutes } from '../slices/codepush/index.js';
 import { abTestingAdminFor } from '../slices/gateway/abtesting-admin.js';
 import { abTestingRoutes } from '../slices/gateway/abtesting-routes.js';
 import type { GatewayMetrics } from '../slices/gateway/gateway-metrics.js';
@@ -48,6 +49,8 @@ export interface ApiRoleDeps {
   /** Served at `/admin/v1/gateway/metrics` (admin token). */
   readonly gatewayMetrics?: GatewayMetrics;
   readonly packageStore: Pick<PackageStore, 'findPackagesByVersion'>;
+  /** The CodePush-compatible API (optional so older test setups need not build it). */
+  readonly codepush?: Pick<CodePushSlice, 'service' | 'acquisition'>;
   readonly index: Pick<ReleaseIndex, 'appIdForKey'>;
   readonly blobs: BlobReader;
 }
@@ -115,6 +118,9 @@ export async function buildApiRole(deps: ApiRoleDeps): Promise<FastifyInstance> 
       requireAdmin,
       publicUrl,
     });
+    if (deps.codepush !== undefined) {
+      await scope.register(codePushAdminRoutes, { codepush: deps.codepush.service, requireAdmin });
+    }
     await scope.register(gatewayRoutes, { gateway: deps.gateway, metrics: deps.gatewayMetrics, requireAdmin });
     await scope.register(abTestingRoutes, { admin: abTestingAdminFor(deps.gateway), requireAdmin });
     if (deps.events !== undefined) {
@@ -134,6 +140,9 @@ export async function buildApiRole(deps: ApiRoleDeps): Promise<FastifyInstance> 
       });
     }
   });
+  if (deps.codepush !== undefined) {
+    await app.register(codePushAcquisitionRoutes, { acquisition: deps.codepush.acquisition, publicUrl });
+  }
   await app.register(clientRoutes, {
     client: deps.client,
     index: deps.index,

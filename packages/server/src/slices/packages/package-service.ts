@@ -14,6 +14,16 @@ import {
 } from './package-errors.js';
 import type { Package, PackageKind, PackageStore } from './package-store.js';
 
+/** An upload staged and inspected but not recorded yet (see `PackageService.stageUpload`). */
+export interface StagedPackage {
+  readonly contentHash: string;
+  readonly format: 'zip' | 'raw';
+  readonly size: number;
+  readonly sha256: string;
+  publish(meta: PackageMeta): Promise<Package>;
+  discard(): Promise<void>;
+}
+
 /** What a publisher says about a package besides its bytes. */
 export interface PackageMeta {
   readonly module: string;
@@ -114,6 +124,72 @@ export class PackageService {
       size: staged.size,
       fileCount: manifest.format === 'zip' ? manifest.files.length : 1,
       linkUrl: null,
+    });
+  }
+
+  /**
+   * Stages and inspects an upload without recording anything, so a caller can look at the
+   * content (e.g. refuse a package identical to the current one) before publishing it with
+   * `publish(meta)`, or drop it with `discard()`. Added for the CodePush slice; `publishUpload`
+   * is unchanged.
+   */
+  async stageUpload(
+    appId: string,
+    source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
+  ): Promise<StagedPackage> {
+    await this.#deps.apps.getApp(appId);
+    const { limits } = this.#deps.config;
+    const staged = await this.#deps.blobs.stage(source, { maxBytes: limits.uploadMaxBytes });
+    let manifest: Awaited<ReturnType<typeof inspectArchive>>;
+    try {
+      manifest = await inspectArchive(staged.path, {
+        maxUncompressedBytes: limits.archiveMaxUncompressedBytes,
+        maxEntries: limits.archiveMaxEntries,
+        maxRatio: limits.archiveMaxRatio,
+      });
+    } catch (err) {
+      await staged.discard();
+      throw err;
+    }
+    return {
+      contentHash: manifest.contentHash,
+      format: manifest.format,
+      size: staged.size,
+      sha256: staged.sha256,
+      publish: async (meta) => {
+        try {
+          await this.preflight(appId, meta);
+        } catch (err) {
+          await staged.discard();
+          throw err;
+        }
+        await staged.commit();
+        return this.#record(appId, meta, {
+          format: manifest.format,
+          blobSha256: staged.sha256,
+          contentHash: manifest.contentHash,
+          size: staged.size,
+          fileCount: manifest.format === 'zip' ? manifest.files.length : 1,
+          linkUrl: null,
+        });
+      },
+      discard: () => staged.discard(),
+    };
+  }
+
+  /**
+   * Publishes another package row over the stored content of `from` (same blob, same hash),
+   * e.g. a CodePush promote or rollback. Added for the CodePush slice.
+   */
+  async publishCopy(appId: string, meta: PackageMeta, from: Package): Promise<Package> {
+    await this.preflight(appId, meta);
+    return this.#record(appId, meta, {
+      format: from.format,
+      blobSha256: from.blobSha256,
+      contentHash: from.contentHash,
+      size: from.size,
+      fileCount: from.fileCount,
+      linkUrl: from.linkUrl,
     });
   }
 
