@@ -3,6 +3,7 @@ import { isHalftoneError } from '../platform/errors/halftone-error.js';
 import type { SqlDatabase } from '../platform/sql/sql-database.js';
 import { migrateToLatest } from '../platform/sql/migrate.js';
 import { createSqlAppStore } from '../slices/apps/app-store.sql.js';
+import { createSqlCodePushStore } from '../slices/codepush/codepush-store.sql.js';
 import { createSqlGatewayStore } from '../slices/gateway/gateway-store.sql.js';
 import type { GatewayPolicyGroup, GatewayStore } from '../slices/gateway/gateway-store.js';
 import type { AppStore } from '../slices/apps/app-store.js';
@@ -515,6 +516,78 @@ export function describeStoreContract(name: string, make: () => Promise<SqlDatab
         expect((await diag.get('demo', 'diag_3'))?.state).toBe('cancelled');
         expect((await diag.get('demo', 'diag_4'))?.state).toBe('pending');
         expect(await diag.expire(at(2000))).toEqual([]);
+      });
+    });
+    describe('codepush', () => {
+      const dep = (id: string, over: Record<string, unknown> = {}) => ({
+        id,
+        appId: 'demo',
+        name: id,
+        platform: 'android',
+        module: `codepush-${id}`,
+        key: `key-${id}-0123456789`,
+        bucketing: 'halftone' as const,
+        createdAt: T0,
+        ...over,
+      });
+      const row = (deploymentId: string, seq: number) => ({
+        deploymentId,
+        seq,
+        releaseId: `rel_${deploymentId}_${seq}`,
+        packageId: `pkg_${deploymentId}_${seq}`,
+        range: '1.0.x',
+        disabled: false,
+        releasedFrom: null,
+        createdAt: T0,
+      });
+
+      it('keeps deployments unique by name per app and by key', async () => {
+        const cp = createSqlCodePushStore(sql.db);
+        await cp.insertDeployment(dep('Production'));
+        await expectCode(cp.insertDeployment(dep('Production', { id: 'x', key: 'another-key-0123' })), 'HT_CODEPUSH_DEPLOYMENT_EXISTS');
+        await expectCode(cp.insertDeployment(dep('Staging', { key: 'key-Production-0123456789' })), 'HT_CODEPUSH_DEPLOYMENT_EXISTS');
+        await cp.insertDeployment(dep('Staging'));
+        expect((await cp.listDeployments('demo')).map((d) => d.name)).toEqual(['Production', 'Staging']);
+        expect(await cp.getDeployment('demo', 'Staging')).toMatchObject({ key: 'key-Staging-0123456789', bucketing: 'halftone' });
+        expect(await cp.getDeployment('demo', 'Nope')).toBeNull();
+      });
+
+      it('stores labels in order, refuses a taken label, updates disabled and range', async () => {
+        const cp = createSqlCodePushStore(sql.db);
+        await cp.insertDeployment(dep('P'));
+        await cp.insertDeployment(dep('S'));
+        expect(await cp.insertRelease(row('P', 2))).toBe(true);
+        expect(await cp.insertRelease(row('P', 1))).toBe(true);
+        expect(await cp.insertRelease(row('S', 1))).toBe(true);
+        expect(await cp.insertRelease(row('P', 1))).toBe(false);
+        expect((await cp.listReleases('P')).map((r) => r.seq)).toEqual([1, 2]);
+        expect((await cp.listReleasesOfApp('demo')).length).toBe(3);
+        await cp.updateRelease('P', 2, { disabled: true, range: '^1.2.0' });
+        expect((await cp.listReleases('P'))[1]).toMatchObject({ disabled: true, range: '^1.2.0' });
+      });
+
+      it('adds report counters, negative ones too', async () => {
+        const cp = createSqlCodePushStore(sql.db);
+        await cp.addMetrics('P', 'v1', { downloaded: 1, active: 1 });
+        await cp.addMetrics('P', 'v1', { active: -2, failed: 1, rolledBack: 1 });
+        await cp.addMetrics('P', '', { ignored: 3 });
+        const m = await cp.metrics('P');
+        expect(m.get('v1')).toEqual({ active: -1, downloaded: 1, installed: 0, failed: 1, rolledBack: 1, ignored: 0 });
+        expect(m.get('')?.ignored).toBe(3);
+      });
+
+      it('single-flights diffs and leases their jobs', async () => {
+        const cp = createSqlCodePushStore(sql.db);
+        const d = { toPackageId: 'pkg_2', baseHash: 'h1', appId: 'demo', status: 'pending' as const, blobSha256: null, size: null, error: null, leaseUntil: null, createdAt: T0, updatedAt: T0 };
+        expect(await cp.insertDiff(d)).toBe(true);
+        expect(await cp.insertDiff(d)).toBe(false);
+        const t = { now: T0, leaseUntil: '2026-11-21T09:00:00.000Z', expiredBefore: T0 };
+        expect(await cp.claimDiff('pkg_2', 'h1', t)).toBe(true);
+        expect(await cp.claimDiff('pkg_2', 'h1', t)).toBe(false);
+        expect(await cp.claimDiff('pkg_2', 'h1', { ...t, expiredBefore: '2026-11-21T10:00:00.000Z' })).toBe(true);
+        await cp.finishDiff('pkg_2', 'h1', { status: 'ready', blobSha256: 'c'.repeat(64), size: 12 }, T0);
+        expect(await cp.getDiff('pkg_2', 'h1')).toMatchObject({ status: 'ready', size: 12, leaseUntil: null });
+        expect((await cp.listDiffs()).length).toBe(1);
       });
     });
   });
