@@ -44,6 +44,16 @@ describe('loadConfig', () => {
         timeoutMs: 30_000,
         adminCompat: false,
       },
+      events: {
+        retentionHours: 72,
+        purgeIntervalMs: 600_000,
+        maxBatchBytes: 5 * 1024 * 1024,
+        maxBatchItems: 1000,
+        feedbackMaxChars: 4000,
+        rateLimitScope: 'device',
+        rateLimitWindowSeconds: 60,
+        rateLimits: { session: 600, crash: 300, anr: 300, install: 600, event: 6000, feedback: 60, clientReport: 300 },
+      },
     });
   });
 
