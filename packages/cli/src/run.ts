@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { registerAppCommands } from './app-commands.js';
 import { CliError, EXIT, exitCodeForStatus, type Problem } from './cli-error.js';
 import { createCommandRuntime } from './command-context.js';
+import { registerCodePushCommands } from './codepush-commands.js';
 import { registerCrowdCommands } from './crowd-commands.js';
 import { registerDeltaCommands } from './delta-commands.js';
 import { registerDiagnosticsCommands } from './diagnostics-commands.js';
@@ -50,6 +51,7 @@ function buildProgram(io: CliIo, options: RunOptions) {
   registerPublishCommand(program, runtime);
   registerPackageCommands(program, runtime);
   registerReleaseCommands(program, runtime);
+  registerCodePushCommands(program, runtime);
   registerDeltaCommands(program, runtime);
   registerDiagnosticsCommands(program, runtime);
   registerGatewayCommands(program, runtime, options.loadServer ?? loadServer);
