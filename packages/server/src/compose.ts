@@ -220,7 +220,6 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       bus,
       clock,
       config,
-      dataDir: config.dataDir,
       apps,
       origin,
       ...(opts.statsFlushIntervalMs !== undefined ? { flushIntervalMs: opts.statsFlushIntervalMs } : {}),

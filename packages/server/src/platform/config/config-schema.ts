@@ -384,7 +384,8 @@ export const ConfigSchema = Type.Object(
             description:
               'Where diagnostic uploads are kept: `file:<dir>` or `memory:`. A store of its own, so ' +
               'uploads are never served by the public `/client/v1/blobs/…` route. When unset: ' +
-              '`memory:` if `blobUrl` is `memory:`, else `file:{dataDir}/diagnostics`.',
+              '`memory:` if `blobUrl` is `memory:`, else a `diagnostics` directory next to the ' +
+              '`blobUrl` directory (`{dataDir}/diagnostics` by default).',
           }),
         ),
       },

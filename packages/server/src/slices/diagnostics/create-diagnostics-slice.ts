@@ -1,3 +1,5 @@
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import { type BlobStore, createBlobStore } from '../../platform/blob/blob-store.js';
@@ -35,22 +37,26 @@ export interface DiagnosticsSliceDeps {
 }
 
 /**
- * Where diagnostic uploads go: `diagnostics.blobUrl`, else `memory:` beside a `memory:` package
- * store, else `<dataDir>/diagnostics` (the default is expanded by the config loader).
+ * Where diagnostic uploads go: `diagnostics.blobUrl`; else `memory:` beside a `memory:` package
+ * store; else a `diagnostics` directory next to the package blob directory (with the default
+ * `file:{dataDir}/blobs`, that is `{dataDir}/diagnostics`).
+ *
+ * @example
+ * diagnosticsBlobUrl({ blobUrl: 'file:/srv/halftone/blobs', diagnostics }); // 'file:/srv/halftone/diagnostics'
  */
-export function diagnosticsBlobUrl(config: Pick<Config, 'diagnostics' | 'blobUrl'>, dataDir: string): string {
+export function diagnosticsBlobUrl(config: Pick<Config, 'diagnostics' | 'blobUrl'>): string {
   if (config.diagnostics.blobUrl !== undefined) return config.diagnostics.blobUrl;
-  if (config.blobUrl === 'memory:') return 'memory:';
-  return `file:${dataDir.replace(/\/+$/, '')}/diagnostics`;
+  const { blobUrl } = config;
+  if (blobUrl === 'memory:') return 'memory:';
+  const dir = blobUrl.startsWith('file://') ? fileURLToPath(blobUrl) : blobUrl.slice('file:'.length);
+  return `file:${join(dirname(resolve(dir)), 'diagnostics')}`;
 }
 
 /**
  * Wires the diagnostics slice: its store, blob store, delivery feed and service; starts the feed's
  * delivery writes and the expiry sweep; keeps the feed in step with other processes over the bus.
  */
-export async function createDiagnosticsSlice(
-  deps: DiagnosticsSliceDeps & { readonly dataDir: string },
-): Promise<DiagnosticsSlice> {
+export async function createDiagnosticsSlice(deps: DiagnosticsSliceDeps): Promise<DiagnosticsSlice> {
   const { config, bus, origin, onError } = deps;
   if (config.diagnostics.defaultExpirySeconds > config.diagnostics.maxExpirySeconds) {
     throw configInvalid(undefined, {
@@ -60,7 +66,7 @@ export async function createDiagnosticsSlice(
   }
   const store = createSqlDiagnosticsStore(deps.db);
   const ownBlobs = deps.blobs === undefined;
-  const blobs = deps.blobs ?? (await createBlobStore(diagnosticsBlobUrl(config, deps.dataDir)));
+  const blobs = deps.blobs ?? (await createBlobStore(diagnosticsBlobUrl(config)));
   const feed = new DiagnosticsFeed({
     store,
     clock: deps.clock,
