@@ -148,6 +148,7 @@ describe('gateway engine (HTTP/1.1 over real sockets)', () => {
   it.each([
     ['431 for a head over the limit', `GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${'x'.repeat(20_000)}\r\n\r\n`, 431, 'HT_GATEWAY_HEAD_TOO_LARGE'],
     ['501 for an unknown transfer coding', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n', 501, 'HT_GATEWAY_NOT_IMPLEMENTED'],
+    ['431 for an endless run of empty lines', '\r\n'.repeat(10_000), 431, 'HT_GATEWAY_HEAD_TOO_LARGE'],
     ['505 for HTTP/3.0', 'GET / HTTP/3.0\r\nHost: a\r\n\r\n', 505, 'HT_GATEWAY_HTTP_VERSION'],
     ['400 for a folded header', 'GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n 2\r\n\r\n', 400, 'HT_GATEWAY_BAD_REQUEST'],
     ['400 for a malformed chunked body', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400, 'HT_GATEWAY_BAD_REQUEST'],

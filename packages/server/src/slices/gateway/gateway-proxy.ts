@@ -565,7 +565,8 @@ class ClientConnection {
       while (s + 1 < buf.length && buf[s] === 13 && buf[s + 1] === 10) s += 2;
       const end = buf.indexOf(CRLFCRLF, Math.max(s, this.#scanFrom));
       if (end < 0) {
-        if (buf.length - s > max) {
+        // (Leading empty lines count too: a stream of CRLFs is not a way around the limit.)
+        if (buf.length > max) {
           this.#reject({ status: 431, reason: `the request head is larger than ${max} bytes` });
         } else if (performance.now() - this.#headStartedAt > this.#proxy.headersTimeoutMs) {
           this.socket.destroy();
@@ -574,7 +575,7 @@ class ClientConnection {
         }
         return;
       }
-      if (end - s > max) {
+      if (end > max) {
         this.#reject({ status: 431, reason: `the request head is larger than ${max} bytes` });
         return;
       }
