@@ -385,4 +385,26 @@ describe('gateway engine (HTTP/1.1 over real sockets)', () => {
     expect(await ask(['10.0.0.0/8'])).toMatchObject({ 'x-forwarded-proto': 'http', 'x-forwarded-host': 'a.example' });
     expect(await ask([])).toMatchObject({ 'x-forwarded-proto': 'http' });
   });
+
+  it('survives 300 connections of random bytes and still answers the next real request', async () => {
+    const up = await echoUpstream();
+    const gw = await gatewayTo(up.url, { keepAliveTimeoutMs: 300 });
+    let x = 12345;
+    const next = () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) % 256;
+    };
+    const prefixes = ['', 'GET / HTTP/1.1\r\nHost: a\r\n', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n'];
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) => {
+        const junk = Buffer.from(Array.from({ length: 1 + (i % 97) * 7 }, next));
+        return raw(gw.port, Buffer.concat([Buffer.from(prefixes[i % 3] as string), junk]), () => false, 8_000);
+      }),
+    );
+    const ok = await raw(gw.port, 'GET /alive HTTP/1.1\r\nHost: a\r\n\r\n', (t) => t.includes('/alive:GET:'));
+    expect(ok.text).toContain('HTTP/1.1 200 OK');
+  });
 });
+

@@ -171,3 +171,43 @@ describe('ChunkedScanner', () => {
     expect(s.done).toBe(false);
   });
 });
+
+describe('parseRequestHead under mutation (fuzz)', () => {
+  /** xorshift32, so failures replay. */
+  function rng(seed: number): () => number {
+    let x = seed >>> 0 || 1;
+    return () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) / 0x1_0000_0000;
+    };
+  }
+  const base =
+    'POST /a/b?c=d HTTP/1.1\r\nHost: api.example.com\r\nContent-Length: 12\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\nX-Uid: 42';
+  const alphabet = ' \t\r\n:,;0123456789abcdefABCDEF-/\u0000\u007f\u00ffHTTP/1.0chunkedContent-LengthTransfer-Encoding';
+
+  it('never throws, and never accepts a head with ambiguous framing (20,000 mutants)', () => {
+    const next = rng(20261121);
+    for (let n = 0; n < 20_000; n++) {
+      const chars = [...base];
+      const edits = 1 + Math.floor(next() * 6);
+      for (let e = 0; e < edits; e++) {
+        const i = Math.floor(next() * (chars.length + 1));
+        const c = alphabet[Math.floor(next() * alphabet.length)] as string;
+        const op = next();
+        if (op < 0.4) chars.splice(i, 1, c);
+        else if (op < 0.7) chars.splice(i, 0, c);
+        else chars.splice(i, 1);
+      }
+      const head = chars.join('');
+      const r = parseRequestHead(head);
+      if ('status' in r) continue;
+      const lengths = r.names.filter((x) => x === 'content-length').length;
+      const codings = r.names.filter((x) => x === 'transfer-encoding').length;
+      expect(lengths > 0 && codings > 0, head).toBe(false);
+      expect(/[\r\n\u0000]/.test(r.values.join('')), head).toBe(false);
+      if (r.framing.kind === 'chunked') expect(r.minor).toBe(1);
+    }
+  });
+});
