@@ -16,3 +16,4 @@ export * from './delta/index.js';
 export * from './gateway/index.js';
 export * from './health/index.js';
 export * from './codepush/index.js';
+export * from './config/index.js';

@@ -17,7 +17,7 @@
  * operators parse the device value with `Number()`; a blank string, a boolean or a non-numeric
  * value makes them false. `regex` tests at most the first {@link REGEX_INPUT_LIMIT} characters.
  */
-import { BUILTIN_ATTRIBUTES, type BuiltinAttribute, type DeviceContext } from './context.js';
+import { BUILTIN_ATTRIBUTES } from './context.js';
 import {
   type Condition,
   RULE_OPERATORS,
@@ -69,12 +69,47 @@ export const MAX_REGEX_LENGTH = 256;
 export const REGEX_INPUT_LIMIT = 1024;
 
 /**
+ * What a rule reads: a `DeviceContext` (releases, gateway) or a config evaluation
+ * context, which adds `remoteAddress`, crowd `segments` and a clock (`now`) and makes every
+ * field optional. Every `DeviceContext` is a `RuleContext`.
+ *
+ * @example
+ * const ctx: RuleContext = { deviceId: 'd1', remoteAddress: '10.0.0.7', segments: new Set(['beta']) };
+ */
+export interface RuleContext {
+  readonly deviceId?: string | undefined;
+  readonly userId?: string | undefined;
+  readonly platform?: string | undefined;
+  readonly appVersion?: string | undefined;
+  readonly osVersion?: string | undefined;
+  readonly channel?: string | undefined;
+  readonly deviceModel?: string | undefined;
+  readonly cpu?: string | undefined;
+  readonly region?: string | undefined;
+  readonly remoteAddress?: string | undefined;
+  readonly segments?: ReadonlySet<string> | undefined;
+  readonly now?: Date | undefined;
+  readonly attributes?: Readonly<Record<string, string | number | boolean>> | undefined;
+}
+
+/**
+ * Attributes a rule may name besides {@link BUILTIN_ATTRIBUTES} and `attributes.NAME`:
+ * `remoteAddress` (for `in_cidr`), `currentTime` (the context's `now`, or the wall clock, for
+ * `date_after`/`date_before`) and `segments` (the device's crowds; only `in`/`not_in`, true
+ * when any / none of the listed crowds is one of the device's).
+ *
+ * @example
+ * isRuleAttribute('remoteAddress'); // true
+ */
+export const EXTRA_RULE_ATTRIBUTES = ['remoteAddress', 'currentTime', 'segments'] as const;
+
+/**
  * A rule compiled by {@link compileRule}: evaluates one device with no parsing.
  *
  * @example
  * const isAndroid: CompiledRule = compileRule({ attribute: 'platform', operator: 'eq', value: 'android' });
  */
-export type CompiledRule = (ctx: DeviceContext) => boolean;
+export type CompiledRule = (ctx: RuleContext) => boolean;
 
 /**
  * A value a device attribute may hold.
@@ -110,7 +145,10 @@ export class InvalidRuleError extends TypeError {
 
 const CUSTOM_PREFIX = 'attributes.';
 const CUSTOM_NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
-const BUILTIN_SET: ReadonlySet<string> = new Set(BUILTIN_ATTRIBUTES);
+const BUILTIN_SET: ReadonlySet<string> = new Set<string>([
+  ...BUILTIN_ATTRIBUTES,
+  ...EXTRA_RULE_ATTRIBUTES,
+]);
 const OPERATOR_SET: ReadonlySet<string> = new Set(RULE_OPERATORS);
 const CONDITION_KEYS: ReadonlySet<string> = new Set(['attribute', 'operator', 'value', 'values']);
 const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
@@ -150,7 +188,7 @@ function normalize(v: unknown): AttributeValue | undefined {
  * attributeValue(ctx, 'attributes.vip'); // true
  * attributeValue(ctx, 'region');         // undefined
  */
-export function attributeValue(ctx: DeviceContext, attribute: string): AttributeValue | undefined {
+export function attributeValue(ctx: RuleContext, attribute: string): AttributeValue | undefined {
   if (attribute.startsWith(CUSTOM_PREFIX)) {
     const attrs = ctx.attributes;
     const name = attribute.slice(CUSTOM_PREFIX.length);
@@ -158,7 +196,9 @@ export function attributeValue(ctx: DeviceContext, attribute: string): Attribute
     return normalize(attrs[name]);
   }
   if (!BUILTIN_SET.has(attribute)) return undefined;
-  return normalize(ctx[attribute as BuiltinAttribute]);
+  if (attribute === 'currentTime') return ctx.now === undefined ? Date.now() : ctx.now.getTime();
+  if (attribute === 'segments') return undefined;
+  return normalize(ctx[attribute as ScalarAttribute]);
 }
 
 // Worst-case backtracking budget for a regex, in "steps" (see unsafeRegexReason): about 1 ms of
@@ -460,7 +500,7 @@ function validateCondition(node: Record<string, unknown>, path: string, st: Vali
   } else if (!isRuleAttribute(attribute)) {
     issues.push({
       path: `${path}/attribute`,
-      message: `unknown attribute ${show(attribute)}: use one of ${BUILTIN_ATTRIBUTES.join(', ')} or attributes.NAME (NAME: 1-64 of A-Z a-z 0-9 _ . -)`,
+      message: `unknown attribute ${show(attribute)}: use one of ${[...BUILTIN_ATTRIBUTES, ...EXTRA_RULE_ATTRIBUTES].join(', ')} or attributes.NAME (NAME: 1-64 of A-Z a-z 0-9 _ . -)`,
     });
   }
   const operator = node.operator;
@@ -472,6 +512,13 @@ function validateCondition(node: Record<string, unknown>, path: string, st: Vali
     issues.push({
       path: `${path}/operator`,
       message: `unknown operator ${show(operator)}: use one of ${RULE_OPERATORS.join(', ')}`,
+    });
+    return;
+  }
+  if (attribute === 'segments' && operator !== 'in' && operator !== 'not_in') {
+    issues.push({
+      path: `${path}/operator`,
+      message: `the segments attribute only takes the operators in and not_in, got ${show(operator)}`,
     });
     return;
   }
@@ -541,7 +588,8 @@ export function validateRule(rule: unknown): RuleIssue[] {
   return st.issues;
 }
 
-type Getter = (ctx: DeviceContext) => AttributeValue | undefined;
+type Getter = (ctx: RuleContext) => AttributeValue | undefined;
+type ScalarAttribute = Exclude<keyof RuleContext, 'segments' | 'now' | 'attributes'>;
 
 function getterOf(attribute: string): Getter {
   if (attribute.startsWith(CUSTOM_PREFIX)) {
@@ -552,7 +600,10 @@ function getterOf(attribute: string): Getter {
       return normalize(attrs[name]);
     };
   }
-  const key = attribute as BuiltinAttribute;
+  if (attribute === 'currentTime') {
+    return (ctx) => (ctx.now === undefined ? Date.now() : ctx.now.getTime());
+  }
+  const key = attribute as ScalarAttribute;
   return (ctx) => normalize(ctx[key]);
 }
 
@@ -567,6 +618,7 @@ function deviceNumber(v: AttributeValue | undefined): number {
 }
 
 function compileCondition(c: Condition): CompiledRule {
+  if (c.attribute === 'segments') return compileSegments(c);
   const get = getterOf(c.attribute);
   const op = c.operator;
   switch (op) {
@@ -671,6 +723,19 @@ function compileCondition(c: Condition): CompiledRule {
   throw new TypeError(`unknown operator ${String(op)}`);
 }
 
+// `segments` is set-valued: `in` holds when the device is in any listed crowd, `not_in` when in
+// none of them (so a device that reports no crowds is `not_in` every list).
+function compileSegments(c: Condition): CompiledRule {
+  const wanted = (c.values ?? []).map(String);
+  const any: CompiledRule = (ctx) => {
+    const mine = ctx.segments;
+    if (mine === undefined || mine === null || mine.size === 0) return false;
+    for (const w of wanted) if (mine.has(w)) return true;
+    return false;
+  };
+  return c.operator === 'not_in' ? (ctx) => !any(ctx) : any;
+}
+
 function comparisonPredicate(
   op: 'version_eq' | 'version_lt' | 'version_lte' | 'version_gt' | 'version_gte',
 ): (c: -1 | 0 | 1) => boolean {
@@ -745,7 +810,7 @@ const compiledCache = new WeakMap<object, CompiledRule>();
  * evaluateRule({ attribute: 'region', operator: 'in', values: ['CN', 'SG'] },
  *   { deviceId: 'd1', platform: 'ios', appVersion: '1.0', region: 'SG' }); // true
  */
-export function evaluateRule(rule: Rule, ctx: DeviceContext): boolean {
+export function evaluateRule(rule: Rule, ctx: RuleContext): boolean {
   let compiled = compiledCache.get(rule);
   if (compiled === undefined) {
     compiled = compileRule(rule);
