@@ -44,7 +44,7 @@ interface Raw {
 }
 
 /** Writes `payload` on a new connection and reads until `done(text)` or the connection closes. */
-function raw(port: number, payload: string | Buffer, done: (text: string) => boolean, timeoutMs = 4_000): Promise<Raw> {
+function raw(port: number, payload: string | Buffer, done: (text: string) => boolean, timeoutMs = 15_000): Promise<Raw> {
   return new Promise((resolve, reject) => {
     const s = connect(port, '127.0.0.1');
     let text = '';
@@ -108,7 +108,9 @@ async function echoUpstream(): Promise<{ url: string; connections: () => number;
   return { url: `http://127.0.0.1:${port}`, connections: () => connections, seen };
 }
 
-describe('gateway engine (HTTP/1.1 over real sockets)', () => {
+// Socket round trips on a loaded 2-core machine can take seconds: generous limits, no timing asserts
+// beyond 'closed within a bound'.
+describe('gateway engine (HTTP/1.1 over real sockets)', { timeout: 30_000 }, () => {
   it('answers pipelined requests in order on one connection, over one upstream connection', async () => {
     const up = await echoUpstream();
     const gw = await gatewayTo(up.url);
