@@ -19,13 +19,26 @@ export const RULE_OPERATORS = [
   'ends_with',
   'contains',
   'regex',
+  're2',
+  'date_after',
+  'date_before',
+  'semver_eq',
+  'semver_lt',
+  'semver_lte',
+  'semver_gt',
+  'semver_gte',
+  'in_cidr',
 ] as const;
 
 export type RuleOperator = (typeof RULE_OPERATORS)[number];
 
 /**
- * One test on one attribute. `in`/`not_in` take `values`; `version_range` takes
- * `values: [min, max]` (inclusive; either may be '' for open); every other operator takes `value`.
+ * One test on one attribute. `in`/`not_in`/`in_cidr` take `values`; `version_range` takes
+ * `values: [min, max]` (inclusive; either may be '' for open); `starts_with`/`ends_with`/
+ * `contains` take `value` or `values` (any of them); every other operator takes `value`.
+ *
+ * `caseInsensitive` (string operators and `re2`) compares ignoring case; `inverted` negates the
+ * outcome after the operator ran (so an inverted test on a missing attribute is true).
  *
  * @example
  * const c: Condition = { attribute: 'channel', operator: 'in', values: ['huawei', 'xiaomi'] };
@@ -35,6 +48,8 @@ export interface Condition {
   readonly operator: RuleOperator;
   readonly value?: string | number | boolean | undefined;
   readonly values?: readonly (string | number | boolean)[] | undefined;
+  readonly caseInsensitive?: boolean | undefined;
+  readonly inverted?: boolean | undefined;
 }
 
 /** `all` is AND, `any` is OR; they nest. A bare condition is a rule too. */

@@ -25,6 +25,18 @@ import {
   type RuleIssue,
   type RuleOperator,
 } from './rule-types.js';
+import {
+  cidrContains,
+  type CidrBlock,
+  compareSemVer,
+  compileRe2,
+  parseCidr,
+  parseDateTime,
+  parseIp,
+  parseSemVer,
+  re2SyntaxError,
+  type SemVer,
+} from './rule-operators.js';
 import { compareParsed, type ParsedVersion, parseVersion } from './version.js';
 
 /**
@@ -150,7 +162,15 @@ const BUILTIN_SET: ReadonlySet<string> = new Set<string>([
   ...EXTRA_RULE_ATTRIBUTES,
 ]);
 const OPERATOR_SET: ReadonlySet<string> = new Set(RULE_OPERATORS);
-const CONDITION_KEYS: ReadonlySet<string> = new Set(['attribute', 'operator', 'value', 'values']);
+const CONDITION_KEYS: ReadonlySet<string> = new Set([
+  'attribute',
+  'operator',
+  'value',
+  'values',
+  'caseInsensitive',
+  'inverted',
+]);
+const CASE_INSENSITIVE_OPERATORS: ReadonlySet<string> = new Set(['starts_with', 'ends_with', 'contains', 're2']);
 const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
 /**
@@ -302,7 +322,18 @@ export function unsafeRegexReason(pattern: string): string | undefined {
   return undefined;
 }
 
-type OperandKind = 'list' | 'range' | 'scalar' | 'version' | 'number' | 'string' | 'regex';
+type OperandKind =
+  | 'list'
+  | 'range'
+  | 'scalar'
+  | 'version'
+  | 'number'
+  | 'string'
+  | 'regex'
+  | 're2'
+  | 'date'
+  | 'semver'
+  | 'cidr';
 
 function operandKind(op: RuleOperator): OperandKind {
   switch (op) {
@@ -332,6 +363,19 @@ function operandKind(op: RuleOperator): OperandKind {
       return 'string';
     case 'regex':
       return 'regex';
+    case 're2':
+      return 're2';
+    case 'date_after':
+    case 'date_before':
+      return 'date';
+    case 'semver_eq':
+    case 'semver_lt':
+    case 'semver_lte':
+    case 'semver_gt':
+    case 'semver_gte':
+      return 'semver';
+    case 'in_cidr':
+      return 'cidr';
   }
 }
 
@@ -364,9 +408,28 @@ function validateOperand(
   path: string,
   issues: RuleIssue[],
 ): void {
-  const kind = operandKind(op);
+  let kind = operandKind(op);
   const hasValue = hasOwn(node, 'value') && node.value !== undefined;
   const hasValues = hasOwn(node, 'values') && node.values !== undefined;
+  // String operators take `value` or `values` (any of them); a list of strings is checked here.
+  if (kind === 'string' && hasValues && !hasValue) {
+    const values = node.values;
+    const at = `${path}/values`;
+    if (!Array.isArray(values) || values.length === 0 || values.length > MAX_RULE_LIST_VALUES) {
+      issues.push({
+        path: at,
+        message: `operator ${op} requires a string "value" or 1 to ${MAX_RULE_LIST_VALUES} strings in "values"`,
+      });
+      return;
+    }
+    values.forEach((v: unknown, i) => {
+      if (typeof v !== 'string') {
+        issues.push({ path: `${at}/${i}`, message: `operator ${op} requires strings, got ${show(v)}` });
+      }
+    });
+    return;
+  }
+  if (kind === 'cidr') kind = 'list';
   const takesList = kind === 'list' || kind === 'range';
   if (takesList && hasValue) {
     issues.push({ path: `${path}/value`, message: `operator ${op} takes "values", not "value"` });
@@ -397,8 +460,16 @@ function validateOperand(
       });
       return;
     }
+    const cidr = operandKind(op) === 'cidr';
     values.forEach((v: unknown, i) => {
-      if (!isScalar(v)) {
+      if (cidr) {
+        if (typeof v !== 'string' || parseCidr(v) === null) {
+          issues.push({
+            path: `${at}/${i}`,
+            message: `${show(v)} is not an IPv4/IPv6 address or CIDR block (e.g. 10.0.0.0/8, 2001:db8::/32)`,
+          });
+        }
+      } else if (!isScalar(v)) {
         issues.push({
           path: `${at}/${i}`,
           message: `${show(v)} is not a string, finite number or boolean`,
@@ -483,6 +554,32 @@ function validateOperand(
       }
       return;
     }
+    case 're2': {
+      if (typeof value !== 'string') {
+        issues.push({ path: at, message: `operator re2 requires a string, got ${show(value)}` });
+        return;
+      }
+      if (value.length > MAX_REGEX_LENGTH) {
+        issues.push({ path: at, message: `the pattern is longer than ${MAX_REGEX_LENGTH} characters` });
+        return;
+      }
+      const error = re2SyntaxError(value);
+      if (error !== undefined) issues.push({ path: at, message: `invalid RE2 pattern ${show(value)}: ${error}` });
+      return;
+    }
+    case 'date':
+      if (typeof value !== 'string' || Number.isNaN(parseDateTime(value))) {
+        issues.push({
+          path: at,
+          message: `${show(value)} is not an RFC 3339 date-time with a time zone (e.g. 2026-01-29T13:00:00Z)`,
+        });
+      }
+      return;
+    case 'semver':
+      if (typeof value !== 'string' || parseSemVer(value) === null) {
+        issues.push({ path: at, message: `${show(value)} is not a SemVer 2.0.0 version (e.g. 1.2.3, 2.0.0-rc.1)` });
+      }
+      return;
   }
 }
 
@@ -514,6 +611,17 @@ function validateCondition(node: Record<string, unknown>, path: string, st: Vali
       message: `unknown operator ${show(operator)}: use one of ${RULE_OPERATORS.join(', ')}`,
     });
     return;
+  }
+  for (const flag of ['caseInsensitive', 'inverted'] as const) {
+    if (node[flag] !== undefined && typeof node[flag] !== 'boolean') {
+      issues.push({ path: `${path}/${flag}`, message: `${flag} must be a boolean, got ${show(node[flag])}` });
+    }
+  }
+  if (node.caseInsensitive === true && !CASE_INSENSITIVE_OPERATORS.has(operator)) {
+    issues.push({
+      path: `${path}/caseInsensitive`,
+      message: `caseInsensitive applies to starts_with, ends_with, contains and re2, not ${operator}`,
+    });
   }
   if (attribute === 'segments' && operator !== 'in' && operator !== 'not_in') {
     issues.push({
@@ -618,7 +726,12 @@ function deviceNumber(v: AttributeValue | undefined): number {
 }
 
 function compileCondition(c: Condition): CompiledRule {
-  if (c.attribute === 'segments') return compileSegments(c);
+  const test = c.attribute === 'segments' ? compileSegments(c) : compileOperator(c);
+  if (c.inverted !== true) return test;
+  return (ctx) => !test(ctx);
+}
+
+function compileOperator(c: Condition): CompiledRule {
   const get = getterOf(c.attribute);
   const op = c.operator;
   switch (op) {
@@ -696,16 +809,24 @@ function compileCondition(c: Condition): CompiledRule {
     case 'starts_with':
     case 'ends_with':
     case 'contains': {
-      const needle = c.value as string;
+      const fold = c.caseInsensitive === true;
+      const raw = c.values !== undefined && c.value === undefined ? c.values.map(String) : [c.value as string];
+      const needles = fold ? raw.map((n) => n.toLowerCase()) : raw;
+      const one = (s: string, needle: string): boolean =>
+        op === 'starts_with' ? s.startsWith(needle) : op === 'ends_with' ? s.endsWith(needle) : s.includes(needle);
+      const first = needles[0] as string;
       const test =
-        op === 'starts_with'
-          ? (s: string) => s.startsWith(needle)
-          : op === 'ends_with'
-            ? (s: string) => s.endsWith(needle)
-            : (s: string) => s.includes(needle);
+        needles.length === 1
+          ? (s: string) => one(s, first)
+          : (s: string) => {
+              for (const n of needles) if (one(s, n)) return true;
+              return false;
+            };
       return (ctx) => {
         const v = get(ctx);
-        return v !== undefined && test(String(v));
+        if (v === undefined) return false;
+        const s = String(v);
+        return test(fold ? s.toLowerCase() : s);
       };
     }
     case 'regex': {
@@ -718,6 +839,48 @@ function compileCondition(c: Condition): CompiledRule {
         return re.test(s.length > REGEX_INPUT_LIMIT ? s.slice(0, REGEX_INPUT_LIMIT) : s);
       };
     }
+    case 're2': {
+      const re = compileRe2(c.value as string, { caseInsensitive: c.caseInsensitive === true });
+      return (ctx) => {
+        const v = get(ctx);
+        if (v === undefined) return false;
+        const s = String(v);
+        return re.test(s.length > REGEX_INPUT_LIMIT ? s.slice(0, REGEX_INPUT_LIMIT) : s);
+      };
+    }
+    case 'date_after':
+    case 'date_before': {
+      const target = parseDateTime(c.value as string);
+      const after = op === 'date_after';
+      return (ctx) => {
+        const t = deviceTime(get(ctx));
+        return after ? t > target : t < target; // both strict; NaN compares false
+      };
+    }
+    case 'semver_eq':
+    case 'semver_lt':
+    case 'semver_lte':
+    case 'semver_gt':
+    case 'semver_gte': {
+      const target = parseSemVer(c.value as string) as SemVer;
+      const accept = comparisonPredicate(`version_${op.slice('semver_'.length)}` as 'version_eq');
+      return (ctx) => {
+        const v = get(ctx);
+        const parsed = typeof v === 'string' ? parseSemVer(v) : null;
+        return parsed !== null && accept(compareSemVer(parsed, target));
+      };
+    }
+    case 'in_cidr': {
+      const blocks = (c.values ?? []).map((v) => parseCidr(String(v)) as CidrBlock);
+      return (ctx) => {
+        const v = get(ctx);
+        if (typeof v !== 'string') return false;
+        const ip = parseIp(v);
+        if (ip === null) return false;
+        for (const b of blocks) if (cidrContains(b, ip)) return true;
+        return false;
+      };
+    }
   }
   /* c8 ignore next */
   throw new TypeError(`unknown operator ${String(op)}`);
@@ -725,6 +888,13 @@ function compileCondition(c: Condition): CompiledRule {
 
 // `segments` is set-valued: `in` holds when the device is in any listed crowd, `not_in` when in
 // none of them (so a device that reports no crowds is `not_in` every list).
+// `currentTime` is epoch milliseconds; other attributes may carry an RFC 3339 string.
+function deviceTime(v: AttributeValue | undefined): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') return parseDateTime(v);
+  return Number.NaN;
+}
+
 function compileSegments(c: Condition): CompiledRule {
   const wanted = (c.values ?? []).map(String);
   const any: CompiledRule = (ctx) => {
