@@ -39,6 +39,7 @@ import { ReleaseIndex } from './slices/releases/release-index.js';
 import { ReleaseService } from './slices/releases/release-service.js';
 import { ReleaseStats } from './slices/releases/release-stats.js';
 import { createSqlReleaseStore } from './slices/releases/release-store.sql.js';
+import { type ClockControl, createClockControl, createHealthSlice, type FeedbackNotice, type HealthService } from './slices/health/index.js';
 
 const CATALOG_CHANGED = 'catalog.changed';
 const RELEASE_INSTALLED = 'release.installed';
@@ -61,6 +62,10 @@ export interface Halftone {
   readonly diagnostics: DiagnosticsService;
   /** The CodePush-compatible API (deployments, labels, diffs). */
   readonly codepush: CodePushSlice;
+  /** Health-gated releases, circuit breakers, feedback watch (and the evaluator). */
+  readonly health: HealthService;
+  /** The clock everything runs on (`clock.mode`: system, or manual for simulations). */
+  readonly clock: ClockControl;
   close(): Promise<void>;
 }
 
@@ -77,7 +82,15 @@ export interface ComposeOptions {
  * the slices together. Migrates the database and makes sure an admin token exists.
  */
 export async function composeHalftone(config: Config, opts: ComposeOptions = {}): Promise<Halftone> {
-  const clock = opts.clock ?? systemClock;
+  // Manual mode (simulations): one settable clock drives everything below; see createClockControl.
+  const clockStart = config.clock.start === undefined ? undefined : new Date(config.clock.start);
+  if (clockStart !== undefined && Number.isNaN(clockStart.getTime())) {
+    throw configInvalid(undefined, {
+      detail: `HALFTONE_CLOCK_START: ${JSON.stringify(config.clock.start)} is not an ISO 8601 date-time`,
+      fields: [{ pointer: '/clock/start', message: 'is not an ISO 8601 date-time' }],
+    });
+  }
+  const clock: ClockControl = createClockControl(config.clock.mode, { start: clockStart, clock: opts.clock });
   if (config.role !== 'all') {
     // The gateway role has its own composition (composeGatewayRole, `halftone gateway`); api and
     // sync arrive with their own roles; until then one process does everything else.
@@ -205,12 +218,15 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
     });
     closers.unshift(closeGateway);
 
+    // Feedback items go to the health slice's feedback watch (bound once it exists).
+    let onFeedback: (items: readonly FeedbackNotice[]) => Promise<unknown> = async () => 0;
     const events = new EventsService({
       store: createSqlEventsStore(sql.db, sql.dialect),
       attribution: createIndexAttribution(index),
       clock,
       config,
       onError: (err, context) => onError(err, context),
+      onFeedback: (items) => onFeedback(items),
     });
     events.start();
     closers.unshift(async () => events.stop());
@@ -253,6 +269,23 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       onError: (err, context) => onError(err, context),
     });
     closers.unshift(() => codepush.close());
+    let log = (level: 'warn' | 'info', msg: string, data: Record<string, unknown>): void => {
+      if (level === 'warn') process.stderr.write(`${msg} ${JSON.stringify(data)}\n`);
+    };
+    const health = createHealthSlice({
+      db: sql.db,
+      clock,
+      config,
+      releases,
+      packages,
+      apps,
+      events,
+      holder: origin,
+      onError: (err, context) => onError(err, context),
+      log: (level, msg, data) => log(level, msg, data),
+    });
+    onFeedback = (items) => health.service.onFeedback(items);
+    closers.unshift(() => health.close());
     const adminToken = await ensureAdminToken(config, apps);
     const api = await buildApiRole({
       config,
@@ -269,10 +302,13 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       gatewayMetrics: gatewayProxy.metrics,
       packageStore,
       codepush,
+      health: health.service,
+      clock,
     });
     closers.unshift(() => api.close());
 
     onError = (err, context) => api.log.error({ err, context }, 'background task failed');
+    log = (level, msg, data) => api.log[level](data, msg);
     return {
       config,
       api,
@@ -283,6 +319,8 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       events,
       diagnostics: diagnostics.service,
       codepush,
+      health: health.service,
+      clock,
       async close() {
         for (const close of closers) await close().catch(() => {});
       },

@@ -11,6 +11,7 @@ import './slices/delta/delta-errors.js';
 import './slices/diagnostics/diagnostics-errors.js';
 import './slices/events/events-errors.js';
 import './slices/gateway/gateway-errors.js';
+import './slices/health/health-errors.js';
 import './slices/packages/archive-errors.js';
 import './slices/packages/package-errors.js';
 import './slices/releases/release-errors.js';

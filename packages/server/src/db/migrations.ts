@@ -374,4 +374,83 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0008_health': {
+    // Release health gates (issue 5, items 3, 4 and 6): the health policy of a release and where
+    // it stands, every recorded decision (with the gate numbers), circuit-breaker rules and what
+    // they fired, feedback keywords per release, and the evaluator's lease (one process at a time).
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('health_policies')
+        .addColumn('release_id', 'text', (c) => c.primaryKey())
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('template_name', 'text', (c) => c.notNull())
+        .addColumn('template', 'text', (c) => c.notNull())
+        .addColumn('on_failure', 'text', (c) => c.notNull())
+        .addColumn('stage_index', 'integer', (c) => c.notNull())
+        .addColumn('stage_started_at', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('last_verdict', 'text')
+        .addColumn('last_evaluated_at', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('health_policies_state_idx').on('health_policies').columns(['state']).execute();
+      await db.schema
+        .createTable('health_decisions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('release_id', 'text')
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('stage_index', 'integer')
+        .addColumn('stage', 'text')
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('gates', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('subject_key', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('health_decisions_release_idx')
+        .on('health_decisions')
+        .columns(['release_id', 'id'])
+        .execute();
+      // A feedback item raises at most one alert per release (a resent batch does not repeat it).
+      await db.schema
+        .createIndex('health_decisions_subject_uq')
+        .on('health_decisions')
+        .columns(['release_id', 'kind', 'subject_key'])
+        .unique()
+        .execute();
+      await db.schema
+        .createTable('health_breakers')
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('rule', 'text', (c) => c.notNull())
+        .addColumn('window_minutes', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('health_breakers_pk', ['app_id', 'id'])
+        .execute();
+      await db.schema
+        .createTable('health_breaker_fires')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('rule_id', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('fired_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('health_breaker_fires_pk', ['app_id', 'rule_id', 'subject'])
+        .execute();
+      await db.schema
+        .createTable('health_feedback_watch')
+        .addColumn('release_id', 'text', (c) => c.primaryKey())
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('keywords', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('health_leases')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('holder', 'text', (c) => c.notNull())
+        .addColumn('lease_until', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };

@@ -27,6 +27,12 @@ export interface Database {
   codepush_metrics: CodePushMetricTable;
   codepush_diffs: CodePushDiffTable;
   diagnostic_commands: DiagnosticCommandTable;
+  health_policies: HealthPolicyTable;
+  health_decisions: HealthDecisionTable;
+  health_breakers: HealthBreakerTable;
+  health_breaker_fires: HealthBreakerFireTable;
+  health_feedback_watch: HealthFeedbackWatchTable;
+  health_leases: HealthLeaseTable;
 }
 
 /**
@@ -349,4 +355,77 @@ export interface CodePushDiffTable {
   lease_until: string | null;
   created_at: string;
   updated_at: string;
+}
+
+/** The health policy of a release and where it stands (0008_health). Times are ISO-8601 text. */
+export interface HealthPolicyTable {
+  release_id: string;
+  app_id: string;
+  /** `standard` | `cautious` | `fast` | the inline template's name. */
+  template_name: string;
+  /** JSON: the template as it was when the release started (built-ins are copied). */
+  template: string;
+  /** halt | rollback */
+  on_failure: string;
+  stage_index: number;
+  stage_started_at: string;
+  /** running | awaiting_confirmation | halted | completed */
+  state: string;
+  /** JSON: the latest verdict with when and against which baseline; null before the first look. */
+  last_verdict: string | null;
+  last_evaluated_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A recorded health decision, breaker action or feedback alert (0008_health). */
+export interface HealthDecisionTable {
+  id: string;
+  app_id: string;
+  release_id: string | null;
+  /** advance | await_confirmation | halt | hold | rollback | confirmed | completed | stopped | breaker | feedback_alert */
+  kind: string;
+  stage_index: number | null;
+  stage: string | null;
+  reason: string;
+  /** JSON array of gate results (with their numbers). */
+  gates: string;
+  /** JSON object: anything else (verdict decision, breaker rule and numbers, feedback excerpt). */
+  data: string;
+  /** What makes a decision unique per release and kind (the feedback event id); null otherwise. */
+  subject_key: string | null;
+  created_at: string;
+}
+
+/** A circuit-breaker rule of an app (0008_health): the core rule as JSON plus its window. */
+export interface HealthBreakerTable {
+  app_id: string;
+  id: string;
+  rule: string;
+  window_minutes: number;
+  created_at: string;
+}
+
+/** A breaker action carried out once for a rule and subject (release id, else package id). */
+export interface HealthBreakerFireTable {
+  app_id: string;
+  rule_id: string;
+  subject: string;
+  fired_at: string;
+}
+
+/** Feedback keywords watched for a release (0008_health). */
+export interface HealthFeedbackWatchTable {
+  release_id: string;
+  app_id: string;
+  /** JSON array of strings. */
+  keywords: string;
+  updated_at: string;
+}
+
+/** A named lease (the health evaluator's): one holder until `lease_until`. */
+export interface HealthLeaseTable {
+  name: string;
+  holder: string;
+  lease_until: string;
 }

@@ -32,6 +32,8 @@ import type { PackageService } from '../slices/packages/package-service.js';
 import type { ReleaseIndex } from '../slices/releases/release-index.js';
 import { releaseRoutes } from '../slices/releases/release-routes.js';
 import type { ReleaseService } from '../slices/releases/release-service.js';
+import { type ClockControl, type HealthService, healthRoutes } from '../slices/health/index.js';
+import { HealthUnavailable } from '../slices/health/health-errors.js';
 import { VERSION } from '../version.js';
 
 export interface ApiRoleDeps {
@@ -53,6 +55,10 @@ export interface ApiRoleDeps {
   readonly codepush?: Pick<CodePushSlice, 'service' | 'acquisition'>;
   readonly index: Pick<ReleaseIndex, 'appIdForKey'>;
   readonly blobs: BlobReader;
+  /** Health gates, breakers, feedback watch (optional so older test setups need not build it). */
+  readonly health?: HealthService;
+  /** The server clock (`/admin/v1/clock`; the events admin routes' "now"). */
+  readonly clock?: ClockControl;
 }
 
 /**
@@ -110,7 +116,18 @@ export async function buildApiRole(deps: ApiRoleDeps): Promise<FastifyInstance> 
   await app.register(async (scope) => {
     await scope.register(appRoutes, { apps: deps.apps, requireAdmin });
     await scope.register(packageRoutes, { packages: deps.packages, requireAdmin, publicUrl });
-    await scope.register(releaseRoutes, { releases: deps.releases, requireAdmin });
+    const health = deps.health;
+    await scope.register(releaseRoutes, {
+      releases: deps.releases,
+      requireAdmin,
+      ...(health !== undefined
+        ? { createWithHealth: (appId, input, policy) => health.createRelease(appId, input, policy) }
+        : {}),
+      healthUnavailable: () => HealthUnavailable(),
+    });
+    if (health !== undefined && deps.clock !== undefined) {
+      await scope.register(healthRoutes, { health, clock: deps.clock, requireAdmin });
+    }
     await scope.register(deltaRoutes, {
       deltas: deps.deltas,
       apps: deps.apps,
@@ -128,7 +145,7 @@ export async function buildApiRole(deps: ApiRoleDeps): Promise<FastifyInstance> 
         events: deps.events,
         apps: deps.apps,
         requireAdmin,
-        now: () => new Date(),
+        now: () => (deps.clock ?? { now: () => new Date() }).now(),
       });
     }
     const diagnostics = deps.diagnostics;

@@ -391,6 +391,81 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, description: 'Diagnostic commands to devices and their uploads.' },
     ),
+    clock: Type.Object(
+      {
+        mode: Type.Union([Type.Literal('system'), Type.Literal('manual')], {
+          default: 'system',
+          description:
+            'The server\'s clock. `system`: the wall clock. `manual` (for simulations and tests): the ' +
+            'time stands still until `PUT /admin/v1/clock {"now": ISO}` moves it forward; it drives ' +
+            'event ingestion, the health windows and decisions, release and package timestamps and ' +
+            'diagnostics expiry, and the periodic health evaluator does not run (call ' +
+            '`POST /admin/v1/health/evaluate`). Timers (stats flush, purges, sweeps) keep real time.',
+        }),
+        start: Type.Optional(
+          Type.String({
+            pattern: '^\\d{4}-\\d{2}-\\d{2}T',
+            description: 'Where the manual clock starts (ISO 8601); the current wall-clock time when unset.',
+          }),
+        ),
+      },
+      { additionalProperties: false, description: 'The clock (system, or manual for simulations).' },
+    ),
+    health: Type.Object(
+      {
+        evaluateIntervalMs: Type.Integer({
+          minimum: 1000,
+          default: 60_000,
+          description:
+            'How often the health evaluator judges every running health-gated release and evaluates ' +
+            'the circuit breakers, in milliseconds (one process at a time holds the evaluator lease). ' +
+            'Not used with `clock.mode=manual`.',
+        }),
+        breakerWindowMinutes: Type.Integer({
+          minimum: 1,
+          maximum: 10_080,
+          default: 30,
+          description:
+            'The window a circuit-breaker rule reads its crash and ANR rates over when the rule names ' +
+            'none, in minutes (Crashlytics velocity alerts use 30).',
+        }),
+        webhooks: Type.Array(
+          Type.Object(
+            {
+              url: Type.String({ pattern: '^https?://' }),
+              secret: Type.Optional(Type.String({ minLength: 1 })),
+            },
+            { additionalProperties: false },
+          ),
+          {
+            default: [],
+            secret: true,
+            description:
+              'Receivers of health decisions (advance, await, halt, rollback, breaker actions, feedback ' +
+              'alerts), as JSON: `[{"url":"https://hooks.example.com/halftone","secret":"…"}]`. Each ' +
+              'decision is POSTed as JSON; with a `secret`, `X-Halftone-Signature: sha256=<hex HMAC-SHA256 ' +
+              'of the body>`.',
+          },
+        ),
+        webhookTimeoutMs: Type.Integer({
+          minimum: 100,
+          default: 5000,
+          description: 'How long one webhook delivery attempt may take, in milliseconds.',
+        }),
+        webhookMaxAttempts: Type.Integer({
+          minimum: 1,
+          maximum: 20,
+          default: 5,
+          description: 'Attempts per webhook delivery, the first included; then the failure is logged.',
+        }),
+        webhookBackoffMs: Type.Integer({
+          minimum: 1,
+          default: 1000,
+          description: 'Wait before the second webhook attempt, in milliseconds; doubled each retry (at most 60 s).',
+        }),
+      },
+      { additionalProperties: false, description: 'Release health gates, circuit breakers and their webhooks.' },
+    ),
   },
   { additionalProperties: false },
 );

@@ -31,6 +31,23 @@ export interface EventsServiceDeps {
   readonly clock: Clock;
   readonly config: Pick<Config, 'events'>;
   readonly onError?: (err: unknown, context: string) => void;
+  /**
+   * Called after a batch committed, with its feedback items (text as stored) and the releases the
+   * device runs (the health slice's feedback watch). Not awaited; errors go to `onError`.
+   */
+  readonly onFeedback?: (items: readonly FeedbackNotice[]) => Promise<unknown>;
+}
+
+/** A feedback item of a committed batch, attributed to the releases the device runs. */
+export interface FeedbackNotice {
+  readonly appId: string;
+  readonly eventId: string;
+  readonly deviceId: string;
+  readonly userId?: string | undefined;
+  readonly text: string;
+  /** Corrected timestamp (epoch ms). */
+  readonly ts: number;
+  readonly releaseIds: readonly string[];
 }
 
 export interface RejectedItem {
@@ -376,6 +393,7 @@ export class EventsService {
       receivedAt,
       events,
     });
+    if (this.#d.onFeedback !== undefined) this.#notifyFeedback(appId, header, deviceCohorts, events);
     return {
       kind: 'stored',
       accepted: outcome.inserted,
@@ -454,6 +472,26 @@ export class EventsService {
       byStage: [...byStage].map(([stage, c]) => ({ stage, ...healthCounts(c) })).sort((a, b) => a.stage.localeCompare(b.stage)),
       topCrashGroups,
     };
+  }
+
+  #notifyFeedback(
+    appId: string,
+    header: EventsHeader,
+    cohorts: readonly Cohort[],
+    events: readonly PreparedEvent[],
+  ): void {
+    const onFeedback = this.#d.onFeedback;
+    if (onFeedback === undefined) return;
+    const releaseIds = [...new Set(cohorts.map((c) => c.releaseId).filter((id) => id !== ''))];
+    const items: FeedbackNotice[] = [];
+    for (const e of events) {
+      if (e.type !== 'feedback' || releaseIds.length === 0) continue;
+      const text = (JSON.parse(e.data) as { text?: unknown }).text;
+      if (typeof text !== 'string') continue;
+      items.push({ appId, eventId: e.id, deviceId: header.deviceId, userId: header.userId, text, ts: e.ts, releaseIds });
+    }
+    if (items.length === 0) return;
+    void onFeedback(items).catch((err) => this.#d.onError?.(err, 'feedback watch'));
   }
 
   /** Deletes raw events older than the retention window; returns how many. */

@@ -58,9 +58,33 @@ const StatusSchema = Type.Object({
   ),
 });
 
+/** The optional `health` member of a create body (the health slice validates the template). */
+export interface ReleaseHealthInput {
+  readonly template: string | Record<string, unknown>;
+  readonly onFailure?: 'halt' | 'rollback' | undefined;
+}
+
+const HealthPolicySchema = Type.Object(
+  {
+    template: Type.Union([
+      Type.String({ minLength: 1, maxLength: 64, description: 'standard | cautious | fast' }),
+      Type.Object({}, { additionalProperties: true, description: 'An inline release template' }),
+    ]),
+    onFailure: Type.Optional(Type.Union([Type.Literal('halt'), Type.Literal('rollback')])),
+  },
+  { additionalProperties: false, description: 'Health gates: the release walks its template\'s stages by itself' },
+);
+
 export interface ReleaseRoutesDeps {
   readonly releases: ReleaseService;
   readonly requireAdmin: (req: FastifyRequest) => Promise<void>;
+  /**
+   * Creates a release with a health policy (the health slice). Without it a create naming
+   * `health` is refused (HT_HEALTH_UNAVAILABLE).
+   */
+  readonly createWithHealth?: (appId: string, input: CreateReleaseInput, health: ReleaseHealthInput) => Promise<Release>;
+  /** Thrown when `health` is given and no `createWithHealth` is wired. */
+  readonly healthUnavailable?: () => Error;
 }
 
 /** `If-Match: "3"` (or `W/"3"`) or a body `revision` name the revision a change was based on. */
@@ -104,6 +128,7 @@ export async function releaseRoutes(app: FastifyInstance, deps: ReleaseRoutesDep
             grayId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
             stickiness: Type.Optional(Type.Union([Type.Literal('userId'), Type.Literal('deviceId')])),
             description: Type.Optional(Type.String({ maxLength: 4000 })),
+            health: Type.Optional(HealthPolicySchema),
           },
           { additionalProperties: false },
         ),
@@ -112,7 +137,14 @@ export async function releaseRoutes(app: FastifyInstance, deps: ReleaseRoutesDep
     },
     async (req, reply) => {
       const appId = (req.params as { app: string }).app;
-      return sendRelease(reply, await releases.create(appId, req.body as CreateReleaseInput), 201);
+      const { health, ...input } = req.body as CreateReleaseInput & { health?: ReleaseHealthInput };
+      if (health !== undefined) {
+        if (deps.createWithHealth === undefined) {
+          throw deps.healthUnavailable?.() ?? new Error('health policies are not available');
+        }
+        return sendRelease(reply, await deps.createWithHealth(appId, input, health), 201);
+      }
+      return sendRelease(reply, await releases.create(appId, input), 201);
     },
   );
 

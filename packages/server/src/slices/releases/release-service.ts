@@ -40,6 +40,11 @@ export interface CreateReleaseInput {
   readonly grayId?: string | undefined;
   readonly stickiness?: Stickiness | undefined;
   readonly description?: string | undefined;
+  /**
+   * Where the release starts, instead of the stage its audience settings imply (the health
+   * slice's template stage). Not part of the admin API body.
+   */
+  readonly initialStage?: { readonly stage: ReleaseStage; readonly percent: number } | undefined;
 }
 
 export interface UpdateReleaseInput {
@@ -166,7 +171,8 @@ export class ReleaseService {
 
     const id = newId('rel');
     const now = this.#d.clock.now().toISOString();
-    const { stage, percent } = initialStage(input);
+    if (input.initialStage !== undefined) checkPercent(input.initialStage.percent);
+    const { stage, percent } = input.initialStage ?? initialStage(input);
     const release: Release = {
       id,
       appId,
@@ -219,6 +225,33 @@ export class ReleaseService {
       const next = nextStage(r);
       if (next === null) throw ReleaseStateInvalid({ action: 'advance', id, state: 'at stage full' });
       return { change: next, event: 'release.advanced', data: { from: r.stage, to: next.stage, percent: next.percent } };
+    });
+  }
+
+  /**
+   * Moves an active release straight to `target` in one revision (event `release.advanced`,
+   * with `by`): what the health gates use to enter a template's stage. The stage never narrows
+   * and the percentage never shrinks (a lower `target.percent` keeps the current one); `full`
+   * is 100%.
+   */
+  moveTo(
+    id: string,
+    target: { readonly stage: ReleaseStage; readonly percent: number },
+    by: string,
+    expectedRevision?: number,
+  ): Promise<Release> {
+    checkPercent(target.percent);
+    return this.#mutate(id, expectedRevision, (r) => {
+      this.#requireStatus(r, 'advance', ['active']);
+      if (stageRank(target.stage) < stageRank(r.stage)) {
+        throw ReleaseStateInvalid({ action: `move to stage ${target.stage}`, id, state: `at stage ${r.stage}` });
+      }
+      const percent = target.stage === 'full' ? 100 : Math.max(target.percent, r.percent);
+      return {
+        change: { stage: target.stage, percent },
+        event: 'release.advanced',
+        data: { from: r.stage, to: target.stage, percent, by },
+      };
     });
   }
 
