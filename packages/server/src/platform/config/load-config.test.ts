@@ -54,7 +54,43 @@ describe('loadConfig', () => {
         rateLimitWindowSeconds: 60,
         rateLimits: { session: 600, crash: 300, anr: 300, install: 600, event: 6000, feedback: 60, clientReport: 300 },
       },
+      diagnostics: {
+        uploadMaxBytes: 50 * 1024 * 1024,
+        defaultExpirySeconds: 7 * 86_400,
+        maxExpirySeconds: 30 * 86_400,
+        sweepIntervalMs: 60_000,
+      },
+      clock: { mode: 'system' },
+      health: {
+        evaluateIntervalMs: 60_000,
+        breakerWindowMinutes: 30,
+        webhooks: [],
+        webhookTimeoutMs: 5000,
+        webhookMaxAttempts: 5,
+        webhookBackoffMs: 1000,
+      },
     });
+  });
+
+  it('reads the clock and health sections (manual clock, webhooks as JSON)', () => {
+    const config = loadConfig({
+      env: {
+        HALFTONE_CLOCK_MODE: 'manual',
+        HALFTONE_CLOCK_START: '2026-01-01T00:00:00Z',
+        HALFTONE_HEALTH_WEBHOOKS: '[{"url":"https://hooks.example.com/h","secret":"s3cr3t-value"}]',
+      },
+    });
+    expect(config.clock).toEqual({ mode: 'manual', start: '2026-01-01T00:00:00Z' });
+    expect(config.health.webhooks).toEqual([{ url: 'https://hooks.example.com/h', secret: 's3cr3t-value' }]);
+    let detail = '';
+    try {
+      loadConfig({ env: { HALFTONE_HEALTH_WEBHOOKS: '[{"url":"ftp://x","secret":"s3cr3t-value"}]' } });
+    } catch (err) {
+      detail = (err as { detail?: string }).detail ?? '';
+    }
+    expect(detail).toMatch(/HALFTONE_HEALTH_WEBHOOKS/);
+    expect(detail).not.toContain('s3cr3t-value');
+    expect(() => loadConfig({ env: { HALFTONE_CLOCK_MODE: 'fast' } })).toThrow();
   });
 
   it('reads the gateway section: JSON upstreams, comma-separated or JSON lists', () => {
