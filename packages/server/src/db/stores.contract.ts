@@ -14,6 +14,8 @@ import { createSqlDiagnosticsStore } from '../slices/diagnostics/diagnostics-sto
 import type { DiagnosticsStore } from '../slices/diagnostics/diagnostics-store.js';
 import { createSqlEventsStore } from '../slices/events/events-store.sql.js';
 import type { EventsStore, PreparedEvent } from '../slices/events/events-store.js';
+import { createSqlHealthStore } from '../slices/health/health-store.sql.js';
+import type { HealthDecision, HealthPolicy } from '../slices/health/health-store.js';
 import { createSqlReleaseStore } from '../slices/releases/release-store.sql.js';
 import type { Release, ReleaseEvent, ReleaseStore } from '../slices/releases/release-store.js';
 import { migrations } from './migrations.js';
@@ -588,6 +590,104 @@ export function describeStoreContract(name: string, make: () => Promise<SqlDatab
         await cp.finishDiff('pkg_2', 'h1', { status: 'ready', blobSha256: 'c'.repeat(64), size: 12 }, T0);
         expect(await cp.getDiff('pkg_2', 'h1')).toMatchObject({ status: 'ready', size: 12, leaseUntil: null });
         expect((await cp.listDiffs()).length).toBe(1);
+      });
+    });
+
+    describe('health', () => {
+      const policy = (releaseId: string, over: Partial<HealthPolicy> = {}): HealthPolicy => ({
+        releaseId,
+        appId: 'demo',
+        templateName: 'tiny',
+        template: { name: 'tiny', stages: [{ kind: 'full', minExposure: { sessions: 0, devices: 0, minutes: 0 } }] },
+        onFailure: 'rollback',
+        stageIndex: 0,
+        stageStartedAt: T0,
+        state: 'running',
+        lastVerdict: null,
+        lastEvaluatedAt: null,
+        createdAt: T0,
+        updatedAt: T0,
+        ...over,
+      });
+      const decision = (id: string, over: Partial<HealthDecision> = {}): HealthDecision => ({
+        id,
+        appId: 'demo',
+        releaseId: 'rel_1',
+        kind: 'hold',
+        stageIndex: 0,
+        stage: '10%',
+        reason: '闪退 hold',
+        gates: [{ gate: 'exposure', status: 'inconclusive', numbers: { sessions: 3 } }],
+        data: { a: 1 },
+        subjectKey: null,
+        createdAt: T0,
+        ...over,
+      });
+
+      it('stores policies, lists the active ones, applies changes', async () => {
+        const h = createSqlHealthStore(sql.db);
+        await h.insertPolicy(policy('rel_1'));
+        await h.insertPolicy(policy('rel_2', { state: 'halted', createdAt: '2026-11-21T08:01:00.000Z' }));
+        await h.insertPolicy(policy('rel_3', { state: 'awaiting_confirmation', createdAt: '2026-11-21T08:02:00.000Z' }));
+        expect(await h.getPolicy('rel_1')).toEqual(policy('rel_1'));
+        expect(await h.getPolicy('nope')).toBeNull();
+        expect((await h.listActivePolicies()).map((p) => p.releaseId)).toEqual(['rel_1', 'rel_3']);
+        const verdict = { decision: 'hold' as const, stage: 'full', reason: 'r', gates: [], at: T0, stageIndex: 0, minutesInStage: 3, metricsAvailable: true, baseline: { module: 'home', version: '0.9.0' } };
+        expect(await h.updatePolicy('rel_1', { stageIndex: 1, state: 'completed', lastVerdict: verdict, lastEvaluatedAt: T0 }, '2026-11-21T09:00:00.000Z')).toBe(true);
+        expect(await h.getPolicy('rel_1')).toMatchObject({ stageIndex: 1, state: 'completed', lastVerdict: verdict, updatedAt: '2026-11-21T09:00:00.000Z' });
+        expect(await h.updatePolicy('nope', { state: 'halted' }, T0)).toBe(false);
+      });
+
+      it('records decisions newest first, filters kinds, keeps one per (release, kind, subject)', async () => {
+        const h = createSqlHealthStore(sql.db);
+        expect(await h.insertDecision(decision('hdec_1'))).toBe(true);
+        expect(await h.insertDecision(decision('hdec_2', { kind: 'advance', createdAt: '2026-11-21T08:05:00.000Z' }))).toBe(true);
+        expect(await h.insertDecision(decision('hdec_3', { kind: 'feedback_alert', subjectKey: 'ev-1', createdAt: '2026-11-21T08:06:00.000Z' }))).toBe(true);
+        expect(await h.insertDecision(decision('hdec_4', { kind: 'feedback_alert', subjectKey: 'ev-1' }))).toBe(false);
+        expect(await h.insertDecision(decision('hdec_5', { releaseId: null, kind: 'breaker' }))).toBe(true);
+        expect((await h.listDecisions('rel_1', { limit: 10 })).map((d) => d.id)).toEqual(['hdec_3', 'hdec_2', 'hdec_1']);
+        expect((await h.listDecisions('rel_1', { excludeKinds: ['feedback_alert'], limit: 1 })).map((d) => d.id)).toEqual(['hdec_2']);
+        expect((await h.listDecisions('rel_1', { kinds: ['feedback_alert'], limit: 10 })).map((d) => d.id)).toEqual(['hdec_3']);
+        expect(await h.listDecisions('rel_1', { kinds: [], limit: 10 })).toEqual([]);
+        expect((await h.listDecisions('rel_1', { limit: 10 }))[2]).toEqual(decision('hdec_1'));
+      });
+
+      it('keeps breaker rules per app and fires each once per subject', async () => {
+        const h = createSqlHealthStore(sql.db);
+        const rule = { id: 'b1', scope: 'module' as const, target: 'home', metric: 'crash' as const, threshold: 0.02, action: 'disable' as const };
+        expect(await h.insertBreaker({ appId: 'demo', rule, windowMinutes: 30, createdAt: T0 })).toBe(true);
+        expect(await h.insertBreaker({ appId: 'demo', rule, windowMinutes: 5, createdAt: T0 })).toBe(false);
+        expect(await h.listBreakers('demo')).toEqual([{ appId: 'demo', rule, windowMinutes: 30, createdAt: T0 }]);
+        expect((await h.listBreakers()).length).toBe(1);
+        expect(await h.recordFire('demo', 'b1', 'rel_1', T0)).toBe(true);
+        expect(await h.recordFire('demo', 'b1', 'rel_1', T0)).toBe(false);
+        expect(await h.listFires('demo')).toEqual([{ ruleId: 'b1', subject: 'rel_1', firedAt: T0 }]);
+        expect(await h.deleteBreaker('demo', 'b1')).toBe(true);
+        expect(await h.deleteBreaker('demo', 'b1')).toBe(false);
+        expect(await h.listFires('demo')).toEqual([]);
+      });
+
+      it('replaces feedback watches and finds them by release', async () => {
+        const h = createSqlHealthStore(sql.db);
+        await h.setWatch({ releaseId: 'rel_1', appId: 'demo', keywords: ['crash'], updatedAt: T0 });
+        await h.setWatch({ releaseId: 'rel_1', appId: 'demo', keywords: ['闪退', 'crash'], updatedAt: '2026-11-21T09:00:00.000Z' });
+        expect(await h.getWatch('rel_1')).toEqual({ releaseId: 'rel_1', appId: 'demo', keywords: ['闪退', 'crash'], updatedAt: '2026-11-21T09:00:00.000Z' });
+        expect((await h.watchesFor(['rel_1', 'rel_2'])).map((w) => w.releaseId)).toEqual(['rel_1']);
+        expect(await h.watchesFor([])).toEqual([]);
+        expect(await h.getWatch('rel_2')).toBeNull();
+      });
+
+      it('hands the evaluator lease to one holder until it expires or is given up', async () => {
+        const h = createSqlHealthStore(sql.db);
+        const at = (m: number) => new Date(Date.parse(T0) + m * 60_000).toISOString();
+        expect(await h.acquireLease('ev', 'A', at(0), at(2))).toBe(true);
+        expect(await h.acquireLease('ev', 'B', at(1), at(3))).toBe(false);
+        expect(await h.acquireLease('ev', 'A', at(1), at(3))).toBe(true);
+        expect(await h.acquireLease('ev', 'B', at(3), at(5))).toBe(true);
+        await h.releaseLease('ev', 'A');
+        expect(await h.acquireLease('ev', 'A', at(4), at(6))).toBe(false);
+        await h.releaseLease('ev', 'B');
+        expect(await h.acquireLease('ev', 'A', at(4), at(6))).toBe(true);
       });
     });
   });
