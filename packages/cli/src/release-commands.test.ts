@@ -199,6 +199,35 @@ describe('halftone release list and status', () => {
     const json = await h.cli(['release', 'status', 'rel_1', '--json']);
     expect(JSON.parse(json.stdout)).toEqual(body);
   });
+
+  it('status adds the health state, the last verdict and recent decisions when the release has a policy', async () => {
+    const body = { release, stats: { total: { checked: 1, offered: 1, downloaded: 1, installed: 1, failed: 0 }, stages: {} } };
+    const health = {
+      releaseId: 'rel_1',
+      policy: { template: 'standard', onFailure: 'rollback' },
+      stageIndex: 2,
+      stage: { name: '1%' },
+      stageStartedAt: '2026-11-21T08:00:00.000Z',
+      state: 'halted',
+      lastVerdict: { decision: 'halt', reason: 'crash rate 3.00% is above the 1.09% ceiling', at: '2026-11-21T08:02:00.000Z' },
+      decisions: [
+        { kind: 'rollback', stage: '1%', reason: 'rolled back after the halt', createdAt: '2026-11-21T08:02:00.000Z' },
+        { kind: 'halt', stage: '1%', reason: 'crash rate 3.00% is above the 1.09% ceiling', createdAt: '2026-11-21T08:02:00.000Z' },
+      ],
+      feedbackWatch: ['crash'],
+      feedbackAlerts: [{ kind: 'feedback_alert', stage: '1%', reason: 'feedback matches "crash"', createdAt: '2026-11-21T08:01:00.000Z' }],
+    };
+    h.stub.on('GET', '/admin/v1/releases/rel_1/status', { status: 200, body });
+    h.stub.on('GET', '/admin/v1/releases/rel_1/health', { status: 200, body: health });
+    const { code, stdout } = await h.cli(['release', 'status', 'rel_1']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('health: state=halted  template=standard  stage=1%  since=2026-11-21T08:00:00.000Z  onFailure=rollback');
+    expect(stdout).toContain('last verdict: halt at 2026-11-21T08:02:00.000Z: crash rate 3.00% is above the 1.09% ceiling');
+    expect(stdout).toContain('AT                        DECISION  STAGE  REASON\n2026-11-21T08:02:00.000Z  rollback  1%     rolled back after the halt');
+    expect(stdout).toContain('feedback matches "crash"');
+    const json = await h.cli(['release', 'status', 'rel_1', '--json']);
+    expect(JSON.parse(json.stdout)).toEqual({ ...body, health });
+  });
 });
 
 describe('halftone release verbs', () => {

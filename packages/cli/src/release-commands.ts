@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
 import type { CountersBody, ReleaseBody, ReleaseStatusBody } from './admin-types.js';
 import { apiPath } from './api-client.js';
-import { usageError } from './cli-error.js';
+import { CliError, usageError } from './cli-error.js';
 import type { CommandRuntime } from './command-context.js';
 import {
   collectList,
@@ -82,6 +82,62 @@ export function formatReleaseStatus(status: ReleaseStatusBody): string {
   rows.push(['total', ...counterCells(status.stats?.total)]);
   const headers = ['STAGE', ...COUNTERS.map((c) => c.toUpperCase())];
   return `${releaseLine(status.release)}\n\n${formatTable(headers, rows)}`;
+}
+
+/** A recorded health decision as `GET /admin/v1/releases/:id/health` lists it. */
+export interface HealthDecisionBody {
+  readonly kind: string;
+  readonly stage?: string | null;
+  readonly reason: string;
+  readonly createdAt: string;
+  readonly gates?: readonly { readonly gate: string; readonly status: string; readonly numbers?: Record<string, unknown> }[];
+}
+
+/** `GET /admin/v1/releases/:id/health`, as far as the CLI shows it. */
+export interface ReleaseHealthBody {
+  readonly policy: { readonly template: string; readonly onFailure: string } | null;
+  readonly stageIndex: number | null;
+  readonly stage?: { readonly name?: string } | null;
+  readonly stageStartedAt: string | null;
+  readonly state: string | null;
+  readonly lastVerdict?: { readonly decision: string; readonly reason: string; readonly at?: string } | null;
+  readonly decisions?: readonly HealthDecisionBody[];
+  readonly feedbackWatch?: readonly string[];
+  readonly feedbackAlerts?: readonly HealthDecisionBody[];
+}
+
+/** How many recent decisions `release status` prints. */
+const DECISIONS_SHOWN = 10;
+
+/**
+ * The health part of `halftone release status`: the policy and state, the last verdict, the
+ * recent decisions (newest first) and feedback alerts. Empty for a release without a policy
+ * and without alerts.
+ *
+ * @example
+ * formatReleaseHealth({ policy: { template: 'standard', onFailure: 'rollback' }, stageIndex: 2,
+ *   stage: { name: '1%' }, stageStartedAt: '2026-01-01T00:00:00Z', state: 'running' });
+ */
+export function formatReleaseHealth(health: ReleaseHealthBody): string {
+  const lines: string[] = [];
+  if (health.policy !== null) {
+    lines.push(
+      `health: state=${cell(health.state)}  template=${cell(health.policy.template)}  ` +
+        `stage=${cell(health.stage?.name ?? health.stageIndex)}  since=${cell(health.stageStartedAt)}  ` +
+        `onFailure=${cell(health.policy.onFailure)}`,
+    );
+    const v = health.lastVerdict;
+    lines.push(v ? `last verdict: ${cell(v.decision)} at ${cell(v.at)}: ${cell(v.reason)}` : 'last verdict: (not evaluated yet)');
+  }
+  const decisions = (health.decisions ?? []).slice(0, DECISIONS_SHOWN);
+  if (decisions.length > 0) {
+    lines.push('', formatTable(['AT', 'DECISION', 'STAGE', 'REASON'], decisions.map((d) => [cell(d.createdAt), cell(d.kind), cell(d.stage), cell(d.reason)])));
+  }
+  const alerts = (health.feedbackAlerts ?? []).slice(0, DECISIONS_SHOWN);
+  if (alerts.length > 0) {
+    lines.push('', formatTable(['AT', 'FEEDBACK ALERT'], alerts.map((a) => [cell(a.createdAt), cell(a.reason)])));
+  }
+  return lines.join('\n');
 }
 
 /** The rule given with `--rule` or its alias `--when` (inline JSON or @file.json). */
@@ -232,11 +288,24 @@ export function registerReleaseCommands(program: Command, runtime: CommandRuntim
     .argument('<id>', 'release id')
     .action(async (id: string, _opts: unknown, command: Command) => {
       const ctx = runtime.contextFor(command);
-      const body = await ctx.api().send<ReleaseStatusBody>({
+      const api = ctx.api();
+      const body = await api.send<ReleaseStatusBody>({
         method: 'GET',
         path: apiPath`/admin/v1/releases/${id}/status`,
       });
-      ctx.emit(body, () => formatReleaseStatus(body));
+      // Health gates (a server without them answers 404: the status is shown without).
+      let health: ReleaseHealthBody | undefined;
+      try {
+        health = await api.send<ReleaseHealthBody>({ method: 'GET', path: apiPath`/admin/v1/releases/${id}/health` });
+      } catch (err) {
+        if (!(err instanceof CliError) || err.problem.status !== 404) throw err;
+      }
+      const out = health === undefined ? body : { ...body, health };
+      ctx.emit(out, () => {
+        const text = formatReleaseStatus(body);
+        const h = health === undefined ? '' : formatReleaseHealth(health);
+        return h === '' ? text : `${text}\n\n${h}`;
+      });
     });
 
   for (const [verb, description] of Object.entries(VERBS)) {

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { registerAppCommands } from './app-commands.js';
+import { registerBreakerCommands } from './breaker-commands.js';
 import { CliError, EXIT, exitCodeForStatus, type Problem } from './cli-error.js';
 import { createCommandRuntime } from './command-context.js';
 import { registerCodePushCommands } from './codepush-commands.js';
@@ -51,6 +52,7 @@ function buildProgram(io: CliIo, options: RunOptions) {
   registerPublishCommand(program, runtime);
   registerPackageCommands(program, runtime);
   registerReleaseCommands(program, runtime);
+  registerBreakerCommands(program, runtime);
   registerCodePushCommands(program, runtime);
   registerDeltaCommands(program, runtime);
   registerDiagnosticsCommands(program, runtime);
