@@ -541,6 +541,9 @@ function naive(rule: Rule, ctx: DeviceContext): boolean {
       return s.includes(String(rule.value));
     case 'regex':
       return new RegExp(String(rule.value), 'u').test(s.slice(0, 1024));
+    default:
+      // The config-era operators (re2, date_*, semver_*, in_cidr) have their own tests below.
+      throw new Error(`the naive oracle does not cover ${op}`);
   }
 }
 
@@ -635,5 +638,86 @@ describe('compileRule agrees with a naive interpreter', () => {
     // Both outcomes are well represented, so the comparison means something.
     expect(trues / total).toBeGreaterThan(0.2);
     expect(trues / total).toBeLessThan(0.8);
+  });
+});
+
+describe('config-era operators and flags', () => {
+  const ctx = (over: Record<string, unknown>) => over as never;
+  const ev = (rule: Rule, c: Record<string, unknown>) => evaluateRule(rule, ctx(c));
+
+  it('re2: RE2 syntax, search semantics, case-insensitive flag, linear-time patterns accepted', () => {
+    const r: Rule = { attribute: 'userId', operator: 're2', value: '^[[:alpha:]]+$' };
+    expect(ev(r, { userId: 'AlphaBeta' })).toBe(true);
+    expect(ev(r, { userId: 'Alpha1' })).toBe(false);
+    expect(ev({ attribute: 'userId', operator: 're2', value: '\\bcat\\b' }, { userId: 'a cat b' })).toBe(true);
+    expect(ev({ attribute: 'userId', operator: 're2', value: '^abc$', caseInsensitive: true }, { userId: 'AbC' })).toBe(true);
+    expect(validateRule({ attribute: 'userId', operator: 're2', value: '.*a.*b' })).toEqual([]); // no backtracking
+    expect(validateRule({ attribute: 'userId', operator: 're2', value: '^(a)\\1$' })[0]?.path).toBe('/value');
+    expect(ev(r, {})).toBe(false);
+  });
+
+  it('string operators take several values and a case-insensitive flag', () => {
+    const r: Rule = { attribute: 'attributes.email', operator: 'ends_with', values: ['@a.com', '@b.com'], caseInsensitive: true };
+    expect(validateRule(r)).toEqual([]);
+    expect(ev(r, { attributes: { email: 'x@B.COM' } })).toBe(true);
+    expect(ev(r, { attributes: { email: 'x@c.com' } })).toBe(false);
+    expect(validateRule({ attribute: 'region', operator: 'eq', value: 'x', caseInsensitive: true })[0]?.path).toBe('/caseInsensitive');
+    expect(validateRule({ attribute: 'region', operator: 'contains', values: [1] })[0]?.path).toBe('/values/0');
+  });
+
+  it('inverted negates after the operator (missing attribute → true)', () => {
+    const r: Rule = { attribute: 'region', operator: 'in', values: ['CN'], inverted: true };
+    expect(ev(r, { region: 'CN' })).toBe(false);
+    expect(ev(r, { region: 'SG' })).toBe(true);
+    expect(ev(r, {})).toBe(true);
+    expect(validateRule({ ...r, inverted: 'yes' } as unknown as Rule)[0]?.path).toBe('/inverted');
+  });
+
+  it('date_after / date_before are strict, time-zone aware, read currentTime from now', () => {
+    const after: Rule = { attribute: 'currentTime', operator: 'date_after', value: '2022-01-29T13:00:00.000Z' };
+    expect(ev(after, { now: new Date('2022-01-30T13:00:00Z') })).toBe(true);
+    expect(ev(after, { now: new Date('2022-01-29T13:00:00Z') })).toBe(false);
+    const before: Rule = { attribute: 'currentTime', operator: 'date_before', value: '2022-01-22T14:00:00.000+02:00' };
+    expect(ev(before, { now: new Date('2022-01-22T11:30:00Z') })).toBe(true);
+    expect(ev({ attribute: 'attributes.at', operator: 'date_before', value: '2030-01-01T00:00:00Z' }, { attributes: { at: '2029-12-31T23:00:00Z' } })).toBe(true);
+    expect(validateRule({ ...after, value: 'tomorrow' })[0]?.path).toBe('/value');
+  });
+
+  it('semver_* use strict SemVer 2.0.0 ordering', () => {
+    const gt: Rule = { attribute: 'attributes.v', operator: 'semver_gt', value: '2.0.0-alpha.1' };
+    expect(ev(gt, { attributes: { v: '2.0.0-beta.1' } })).toBe(true);
+    expect(ev(gt, { attributes: { v: '2.0.0' } })).toBe(true);
+    expect(ev(gt, { attributes: { v: '1.9.9' } })).toBe(false);
+    expect(ev(gt, { attributes: { v: 'v2.1.0' } })).toBe(false); // not SemVer
+    expect(ev({ attribute: 'attributes.v', operator: 'semver_lte', value: '1.2.2' }, { attributes: { v: '1.2.2+build' } })).toBe(true);
+    expect(ev({ attribute: 'attributes.v', operator: 'semver_lt', value: '2.0.0-alpha.10' }, { attributes: { v: '2.0.0-alpha.9' } })).toBe(true);
+  });
+
+  it('in_cidr matches IPv4, IPv6 and IPv4-mapped addresses', () => {
+    const r: Rule = { attribute: 'remoteAddress', operator: 'in_cidr', values: ['160.33.0.0/16', '2001:db8::/32', '10.0.0.1'] };
+    expect(validateRule(r)).toEqual([]);
+    expect(ev(r, { remoteAddress: '160.33.0.33' })).toBe(true);
+    expect(ev(r, { remoteAddress: '160.34.0.1' })).toBe(false);
+    expect(ev(r, { remoteAddress: '2001:db8:0:1::42' })).toBe(true);
+    expect(ev(r, { remoteAddress: '2001:db9::1' })).toBe(false);
+    expect(ev(r, { remoteAddress: '::ffff:160.33.1.1' })).toBe(true);
+    expect(ev(r, { remoteAddress: '10.0.0.1' })).toBe(true);
+    expect(ev(r, { remoteAddress: 'nonsense' })).toBe(false);
+    expect(ev(r, {})).toBe(false);
+    expect(validateRule({ ...r, values: ['127.invalid'] })[0]?.path).toBe('/values/0');
+    expect(validateRule({ ...r, values: ['::/129'] })[0]?.path).toBe('/values/0');
+  });
+
+  it('segments: in / not_in test crowd membership; other operators are refused', () => {
+    const r: Rule = { attribute: 'segments', operator: 'in', values: ['beta'] };
+    expect(ev(r, { segments: new Set(['beta', 'x']) })).toBe(true);
+    expect(ev(r, { segments: new Set(['x']) })).toBe(false);
+    expect(ev({ ...r, operator: 'not_in' }, {})).toBe(true);
+    expect(validateRule({ attribute: 'segments', operator: 'eq', value: 'beta' })[0]?.path).toBe('/operator');
+  });
+
+  it('existing rule JSON keeps its meaning (regex stays JS RegExp with the safety budget)', () => {
+    expect(validateRule({ attribute: 'userId', operator: 'regex', value: '.*a.*b' })[0]?.path).toBe('/value');
+    expect(ev({ attribute: 'userId', operator: 'regex', value: '^u\\d+$' }, { userId: 'u12' })).toBe(true);
   });
 });

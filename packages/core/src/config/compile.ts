@@ -196,13 +196,14 @@ function compileItem(
     fallback,
     keyMissing,
   };
+  if (inCycle) return { ...base, constant: off, dedicated: [], generic: [] };
   const issues = validateConfigItem(item, {});
   if (issues.length > 0) {
     const first = issues[0] as { path: string; message: string };
     const details = `invalid config item: ${first.path || '/'} ${first.message}`;
     return { ...base, constant: errorEvaluation(item.key, item.defaultValue, 'GENERAL', details), dedicated: [], generic: [] };
   }
-  if (!item.enabled || inCycle) {
+  if (!item.enabled) {
     return { ...base, constant: off, dedicated: [], generic: [] };
   }
   const compiled = item.rules.map((r) => compileOneRule(item, r));
