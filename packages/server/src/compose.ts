@@ -39,6 +39,7 @@ import { ReleaseIndex } from './slices/releases/release-index.js';
 import { ReleaseService } from './slices/releases/release-service.js';
 import { ReleaseStats } from './slices/releases/release-stats.js';
 import { createSqlReleaseStore } from './slices/releases/release-store.sql.js';
+import { type ConfigSlice, createConfigSlice } from './slices/config/index.js';
 import { type ClockControl, createClockControl, createHealthSlice, type FeedbackNotice, type HealthService } from './slices/health/index.js';
 
 const CATALOG_CHANGED = 'catalog.changed';
@@ -66,6 +67,8 @@ export interface Halftone {
   readonly health: HealthService;
   /** The clock everything runs on (`clock.mode`: system, or manual for simulations). */
   readonly clock: ClockControl;
+  /** Dynamic config and switches (environments, delivery index, OFREP event streams). */
+  readonly dynamicConfig: ConfigSlice;
   close(): Promise<void>;
 }
 
@@ -126,6 +129,12 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       await index.invalidate(appId);
       await bus.publish(CATALOG_CHANGED, { appId, origin });
     };
+    // Crowds feed config targeting too (bound once the config slice exists).
+    let catalogChanged: (appId: string) => void = () => {};
+    const unsubscribeCatalogForConfig = bus.subscribe(CATALOG_CHANGED, (payload) => {
+      const p = payload as { appId?: unknown };
+      if (typeof p.appId === 'string') catalogChanged(p.appId);
+    });
     const unsubscribe = bus.subscribe(CATALOG_CHANGED, (payload) => {
       const p = payload as { appId?: unknown; origin?: unknown };
       if (typeof p.appId === 'string' && p.origin !== origin) {
@@ -144,6 +153,7 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
     });
     closers.unshift(async () => {
       unsubscribe();
+      unsubscribeCatalogForConfig();
       unsubscribeInstalls();
     });
 
@@ -243,6 +253,19 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
     });
     closers.unshift(() => diagnostics.close());
 
+    const dynamicConfig = await createConfigSlice({
+      db: sql.db,
+      bus,
+      clock,
+      config,
+      apps,
+      productionAppForKey: (key) => index.appIdForKey(key),
+      origin,
+      onError: (err, context) => onError(err, context),
+    });
+    catalogChanged = dynamicConfig.catalogChanged;
+    closers.unshift(() => dynamicConfig.close());
+
     const client = new ClientService({
       index,
       stats,
@@ -251,6 +274,7 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       notifyInstalled,
       deltas,
       commands: diagnostics.feed,
+      switches: dynamicConfig.moduleSwitches,
     });
     const codepush = await createCodePushSlice({
       db: sql.db,
@@ -304,6 +328,7 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       codepush,
       health: health.service,
       clock,
+      dynamicConfig: { ...dynamicConfig, inactivityDelaySec: config.flags.sseInactivityDelaySec },
     });
     closers.unshift(() => api.close());
 
@@ -321,6 +346,7 @@ export async function composeHalftone(config: Config, opts: ComposeOptions = {})
       codepush,
       health: health.service,
       clock,
+      dynamicConfig,
       async close() {
         for (const close of closers) await close().catch(() => {});
       },

@@ -7,6 +7,7 @@ import './platform/errors/platform-errors.js';
 import './slices/apps/app-errors.js';
 import './slices/client/client-errors.js';
 import './slices/codepush/codepush-errors.js';
+import './slices/config/config-errors.js';
 import './slices/delta/delta-errors.js';
 import './slices/diagnostics/diagnostics-errors.js';
 import './slices/events/events-errors.js';

@@ -1,4 +1,5 @@
-import type { Kysely, Migration } from 'kysely';
+import { type Kysely, type Migration, sql } from 'kysely';
+import { generateSecret } from '../platform/ids.js';
 
 // Never edit a migration once merged; add a new one (house style §8.11.10).
 export const migrations: Record<string, Migration> = {
@@ -451,6 +452,85 @@ export const migrations: Record<string, Migration> = {
         .addColumn('holder', 'text', (c) => c.notNull())
         .addColumn('lease_until', 'text', (c) => c.notNull())
         .execute();
+    },
+  },
+  '0009_config': {
+    // Dynamic config and switches (issue 6): items per app, environment and namespace (their rules
+    // and dependencies as JSON), one revision row per change of an item in an environment, the
+    // audit log, each environment's revision (what a promote is guarded by) and the client keys of
+    // the environments other than production (production's stays `apps.client_key`). Existing
+    // apps get their test key here; apps created later get it on first use.
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('config_items')
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('env', 'text', (c) => c.notNull())
+        .addColumn('namespace', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('default_value', 'text', (c) => c.notNull())
+        .addColumn('off_value', 'text')
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .addColumn('tags', 'text', (c) => c.notNull())
+        .addColumn('rules', 'text', (c) => c.notNull())
+        .addColumn('depends_on', 'text', (c) => c.notNull())
+        .addColumn('module', 'text')
+        .addColumn('revision', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('config_items_pk', ['app_id', 'env', 'namespace', 'key'])
+        .execute();
+      await db.schema
+        .createTable('config_revisions')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('env', 'text', (c) => c.notNull())
+        .addColumn('namespace', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('revision', 'integer', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('item', 'text')
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('config_revisions_pk', ['app_id', 'env', 'namespace', 'key', 'revision'])
+        .execute();
+      await db.schema
+        .createTable('config_audit')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('env', 'text', (c) => c.notNull())
+        .addColumn('namespace', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('before', 'text')
+        .addColumn('after', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('config_audit_app_idx').on('config_audit').columns(['app_id', 'id']).execute();
+      await db.schema
+        .createTable('config_envs')
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('env', 'text', (c) => c.notNull())
+        .addColumn('revision', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('config_envs_pk', ['app_id', 'env'])
+        .execute();
+      await db.schema
+        .createTable('app_env_keys')
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
+        .addColumn('env', 'text', (c) => c.notNull())
+        .addColumn('client_key', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('app_env_keys_pk', ['app_id', 'env'])
+        .execute();
+      const apps = await sql<{ id: string }>`select id from apps`.execute(db);
+      const now = new Date().toISOString();
+      for (const app of apps.rows) {
+        await sql`insert into app_env_keys (app_id, env, client_key, created_at) values (${app.id}, 'test', ${generateSecret('hck_')}, ${now})`.execute(db);
+      }
     },
   },
 };

@@ -33,6 +33,11 @@ export interface Database {
   health_breaker_fires: HealthBreakerFireTable;
   health_feedback_watch: HealthFeedbackWatchTable;
   health_leases: HealthLeaseTable;
+  config_items: ConfigItemTable;
+  config_revisions: ConfigRevisionTable;
+  config_audit: ConfigAuditTable;
+  config_envs: ConfigEnvTable;
+  app_env_keys: AppEnvKeyTable;
 }
 
 /**
@@ -428,4 +433,76 @@ export interface HealthLeaseTable {
   name: string;
   holder: string;
   lease_until: string;
+}
+
+/**
+ * A config item or switch of an app in one environment and namespace (0009_config). Values, rules
+ * (`ConfigRule[]` of @halftone/core), `depends_on` and `tags` are JSON text; `enabled` is 0/1;
+ * `module` binds a switch to a package module (the check answers `disable` while it is off).
+ */
+export interface ConfigItemTable {
+  app_id: string;
+  env: string;
+  namespace: string;
+  key: string;
+  type: string;
+  /** config | switch */
+  kind: string;
+  enabled: number;
+  default_value: string;
+  off_value: string | null;
+  description: string;
+  owner: string;
+  tags: string;
+  rules: string;
+  depends_on: string;
+  module: string | null;
+  /** The item's revision in this environment (1 at creation, +1 per change). */
+  revision: number;
+  updated_at: string;
+  updated_by: string;
+}
+
+/** One revision of an item in an environment: the whole item as JSON, or null once deleted. */
+export interface ConfigRevisionTable {
+  app_id: string;
+  env: string;
+  namespace: string;
+  key: string;
+  revision: number;
+  /** create | set | rule.add | rule.remove | switch.on | switch.off | delete | restore | promote */
+  action: string;
+  item: string | null;
+  actor: string;
+  created_at: string;
+}
+
+/** The audit log of config changes: who did what, when, with the item before and after (JSON). */
+export interface ConfigAuditTable {
+  id: string;
+  app_id: string;
+  env: string;
+  namespace: string;
+  key: string;
+  action: string;
+  actor: string;
+  before: string | null;
+  after: string | null;
+  created_at: string;
+}
+
+/** An environment's revision: +1 on every change of any item in it (promote is guarded by it). */
+export interface ConfigEnvTable {
+  app_id: string;
+  env: string;
+  revision: number;
+  updated_at: string;
+}
+
+/** The client key of an app's environment other than production (production's is `apps.client_key`). */
+export interface AppEnvKeyTable {
+  app_id: string;
+  env: string;
+  client_key: string;
+  created_at: string;
 }

@@ -4,6 +4,9 @@ import type { SqlDatabase } from '../platform/sql/sql-database.js';
 import { migrateToLatest } from '../platform/sql/migrate.js';
 import { createSqlAppStore } from '../slices/apps/app-store.sql.js';
 import { createSqlCodePushStore } from '../slices/codepush/codepush-store.sql.js';
+import { createSqlConfigStore } from '../slices/config/config-store.sql.js';
+import type { ConfigWrite } from '../slices/config/config-store.js';
+import type { StoredConfigItem } from '../slices/config/config-model.js';
 import { createSqlGatewayStore } from '../slices/gateway/gateway-store.sql.js';
 import type { GatewayPolicyGroup, GatewayStore } from '../slices/gateway/gateway-store.js';
 import type { AppStore } from '../slices/apps/app-store.js';
@@ -518,6 +521,87 @@ export function describeStoreContract(name: string, make: () => Promise<SqlDatab
         expect((await diag.get('demo', 'diag_3'))?.state).toBe('cancelled');
         expect((await diag.get('demo', 'diag_4'))?.state).toBe('pending');
         expect(await diag.expire(at(2000))).toEqual([]);
+      });
+    });
+    describe('config', () => {
+      const item = (key: string, over: Partial<StoredConfigItem> = {}): StoredConfigItem => ({
+        appId: 'demo',
+        env: 'test',
+        namespace: 'default',
+        key,
+        type: 'json',
+        kind: 'config',
+        enabled: true,
+        defaultValue: { colour: '蓝', n: [1, 2.5, null] },
+        description: 'd',
+        owner: 'o',
+        tags: ['t'],
+        rules: [{ id: 'r1', fromVersion: '8.0', value: { colour: 'green' } }],
+        dependsOn: [],
+        module: null,
+        revision: 1,
+        updatedAt: T0,
+        updatedBy: 'me',
+        ...over,
+      });
+      const write = (it: StoredConfigItem | null, key = it?.key ?? 'k', revision = it?.revision ?? 1, env = 'test'): ConfigWrite => ({
+        env,
+        namespace: 'default',
+        key,
+        item: it,
+        revision: { appId: 'demo', env, namespace: 'default', key, revision, action: 'set', item: it, actor: 'me', createdAt: T0 },
+        audit: { id: `cfa_${key}_${env}_${revision}`, appId: 'demo', env, namespace: 'default', key, action: 'set', actor: 'me', before: null, after: it, createdAt: T0 },
+      });
+
+      it('commits items, revisions and audit entries, bumping the environment revision', async () => {
+        const cfg = createSqlConfigStore(sql.db);
+        expect(await cfg.envRevision('demo', 'test')).toBe(0);
+        expect(await cfg.commit({ appId: 'demo', guards: { test: 0 }, writes: [write(item('a')), write(item('b', { offValue: 7 }))], at: T0 })).toEqual({ test: 1 });
+        expect((await cfg.listItems('demo', 'test')).map((i) => i.key)).toEqual(['a', 'b']);
+        expect(await cfg.getItem('demo', 'test', 'default', 'a')).toEqual(item('a'));
+        expect((await cfg.getItem('demo', 'test', 'default', 'b'))?.offValue).toBe(7);
+        expect(await cfg.listItems('demo', 'production')).toEqual([]);
+        await cfg.commit({ appId: 'demo', guards: { test: 1 }, writes: [write(item('a', { revision: 2, enabled: false }))], at: T0 });
+        expect((await cfg.getItem('demo', 'test', 'default', 'a'))?.enabled).toBe(false);
+        expect((await cfg.listRevisions('demo', 'test', 'default', 'a')).map((r) => r.revision)).toEqual([2, 1]);
+        expect((await cfg.getRevision('demo', 'test', 'default', 'a', 1))?.item).toEqual(item('a'));
+        expect(await cfg.lastRevision('demo', 'test', 'default', 'a')).toBe(2);
+        expect(await cfg.lastRevision('demo', 'test', 'default', 'zz')).toBe(0);
+        expect((await cfg.listAudit('demo', { limit: 10 })).map((a) => a.id)).toEqual(['cfa_b_test_1', 'cfa_a_test_2', 'cfa_a_test_1'].sort().reverse());
+        expect((await cfg.listAudit('demo', { key: 'b', limit: 10 })).length).toBe(1);
+      });
+
+      it('deletes with a null item and keeps the history', async () => {
+        const cfg = createSqlConfigStore(sql.db);
+        await cfg.commit({ appId: 'demo', guards: {}, writes: [write(item('a'))], at: T0 });
+        await cfg.commit({ appId: 'demo', guards: {}, writes: [write(null, 'a', 2)], at: T0 });
+        expect(await cfg.getItem('demo', 'test', 'default', 'a')).toBeNull();
+        expect((await cfg.getRevision('demo', 'test', 'default', 'a', 2))?.item).toBeNull();
+        expect(await cfg.envRevision('demo', 'test')).toBe(2);
+      });
+
+      it('changes nothing when a guard is stale or a revision is taken', async () => {
+        const cfg = createSqlConfigStore(sql.db);
+        await cfg.commit({ appId: 'demo', guards: {}, writes: [write(item('a'))], at: T0 });
+        const stale = await cfg.commit({
+          appId: 'demo',
+          guards: { test: 0, production: 0 },
+          writes: [write(item('b', { env: 'production' }), 'b', 1, 'production')],
+          at: T0,
+        });
+        expect(stale).toBeNull();
+        expect(await cfg.listItems('demo', 'production')).toEqual([]);
+        expect(await cfg.envRevision('demo', 'production')).toBe(0);
+        expect(await cfg.commit({ appId: 'demo', guards: {}, writes: [write(item('c')), write(item('a', { revision: 1 }))], at: T0 })).toBeNull();
+        expect(await cfg.getItem('demo', 'test', 'default', 'c')).toBeNull();
+        expect(await cfg.envRevision('demo', 'test')).toBe(1);
+      });
+
+      it('keeps one client key per app environment, unique across apps', async () => {
+        const cfg = createSqlConfigStore(sql.db);
+        expect(await cfg.ensureEnvKey('demo', 'test', 'hck_t1', T0)).toBe('hck_t1');
+        expect(await cfg.ensureEnvKey('demo', 'test', 'hck_t2', T0)).toBe('hck_t1');
+        expect(await cfg.listEnvKeys()).toEqual([{ appId: 'demo', env: 'test', clientKey: 'hck_t1' }]);
       });
     });
     describe('codepush', () => {

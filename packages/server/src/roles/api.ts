@@ -34,6 +34,7 @@ import { releaseRoutes } from '../slices/releases/release-routes.js';
 import type { ReleaseService } from '../slices/releases/release-service.js';
 import { type ClockControl, type HealthService, healthRoutes } from '../slices/health/index.js';
 import { HealthUnavailable } from '../slices/health/health-errors.js';
+import { type ConfigSlice, configAdminRoutes, configClientRoutes, ofrepRoutes } from '../slices/config/index.js';
 import { VERSION } from '../version.js';
 
 export interface ApiRoleDeps {
@@ -59,6 +60,8 @@ export interface ApiRoleDeps {
   readonly health?: HealthService;
   /** The server clock (`/admin/v1/clock`; the events admin routes' "now"). */
   readonly clock?: ClockControl;
+  /** Dynamic config and switches: admin API, `/client/v1/config`, OFREP (optional so older test setups need not build it). */
+  readonly dynamicConfig?: Pick<ConfigSlice, 'service' | 'index' | 'streams'> & { readonly inactivityDelaySec: number };
 }
 
 /**
@@ -148,6 +151,9 @@ export async function buildApiRole(deps: ApiRoleDeps): Promise<FastifyInstance> 
         now: () => (deps.clock ?? { now: () => new Date() }).now(),
       });
     }
+    if (deps.dynamicConfig !== undefined) {
+      await scope.register(configAdminRoutes, { config: deps.dynamicConfig.service, requireAdmin });
+    }
     const diagnostics = deps.diagnostics;
     if (diagnostics !== undefined) {
       await scope.register(diagnosticsAdminRoutes, {
@@ -173,6 +179,15 @@ export async function buildApiRole(deps: ApiRoleDeps): Promise<FastifyInstance> 
       maxBatchBytes: config.events.maxBatchBytes,
       maxBatchItems: config.events.maxBatchItems,
     });
+  }
+  if (deps.dynamicConfig !== undefined) {
+    const delivery = {
+      index: deps.dynamicConfig.index,
+      streams: deps.dynamicConfig.streams,
+      inactivityDelaySec: deps.dynamicConfig.inactivityDelaySec,
+    };
+    await app.register(configClientRoutes, delivery);
+    await app.register(ofrepRoutes, delivery);
   }
   if (deps.diagnostics !== undefined) {
     await app.register(diagnosticsClientRoutes, { diagnostics: deps.diagnostics, index: deps.index });

@@ -350,6 +350,32 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, description: 'Client event ingestion (release health).' },
     ),
+    flags: Type.Object(
+      {
+        sseHeartbeatMs: Type.Integer({
+          minimum: 1000,
+          default: 15_000,
+          description:
+            'How often an open config event stream (OFREP `eventStreams`, `/ofrep/v1/events/…`) gets a ' +
+            'comment line so proxies and clients keep it open, in milliseconds.',
+        }),
+        sseMaxConnections: Type.Integer({
+          minimum: 1,
+          default: 10_000,
+          description:
+            'Config event streams one server process keeps open at most; one more answers 429 with ' +
+            '`Retry-After` (each stream is one socket and file descriptor).',
+        }),
+        sseInactivityDelaySec: Type.Integer({
+          minimum: 1,
+          default: 120,
+          description:
+            'The `inactivityDelaySec` advertised with the event stream: how long a hidden web client ' +
+            'keeps its stream before closing it (it refetches when it becomes visible again).',
+        }),
+      },
+      { additionalProperties: false, description: 'Dynamic config and switches: delivery to devices and OpenFeature clients.' },
+    ),
     diagnostics: Type.Object(
       {
         uploadMaxBytes: Type.Integer({

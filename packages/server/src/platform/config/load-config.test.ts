@@ -54,6 +54,7 @@ describe('loadConfig', () => {
         rateLimitWindowSeconds: 60,
         rateLimits: { session: 600, crash: 300, anr: 300, install: 600, event: 6000, feedback: 60, clientReport: 300 },
       },
+      flags: { sseHeartbeatMs: 15_000, sseMaxConnections: 10_000, sseInactivityDelaySec: 120 },
       diagnostics: {
         uploadMaxBytes: 50 * 1024 * 1024,
         defaultExpirySeconds: 7 * 86_400,

@@ -13,6 +13,7 @@ import { VersionInvalid } from '../packages/package-errors.js';
 import { type IndexedModule, membershipOf, type PackagePayload, type ReleaseIndex } from '../releases/release-index.js';
 import type { DeltaService } from '../delta/delta-service.js';
 import type { DiagnosticsFeed } from '../diagnostics/index.js';
+import type { ModuleGate, ModuleSwitches } from '../config/index.js';
 import { ReleaseStats, type StageSketch } from '../releases/release-stats.js';
 import type { ReleaseStore } from '../releases/release-store.js';
 import { ReportReleaseUnknown } from './client-errors.js';
@@ -32,6 +33,11 @@ export interface ClientServiceDeps {
    * memory like the catalogue. The sync channel will push the same feed.
    */
   readonly commands?: Pick<DiagnosticsFeed, 'feedJson'>;
+  /**
+   * Config switches bound to modules (production environment): while one is off for the device,
+   * its module is answered `disable` and offered nothing. From memory like the catalogue.
+   */
+  readonly switches?: ModuleSwitches;
 }
 
 export interface InstallNotice {
@@ -98,6 +104,8 @@ export class ClientService {
       appVersion,
       membership: membershipOf(catalog, ctx.deviceId, ctx.userId),
     };
+    let gate: ModuleGate | null | Promise<ModuleGate | null> = this.#d.switches?.gate(appId) ?? null;
+    if (gate instanceof Promise) gate = await gate;
     const listed = new Set<string>();
     const parts: string[] = [];
     let known = 0;
@@ -107,6 +115,10 @@ export class ClientService {
       listed.add(name);
       const state = modules.get(name);
       if (state !== undefined) known++;
+      if (gate !== null && gate.modules.has(name) && gate.isOff(name, ctx)) {
+        parts.push(switchedOff(name, body.modules[i]?.version, state, currents[i]));
+        continue;
+      }
       parts.push(
         state === undefined
           ? this.#none(name)
@@ -117,6 +129,7 @@ export class ClientService {
     if (known < modules.size) {
       for (const [name, state] of modules) {
         if (listed.has(name)) continue;
+        if (gate !== null && gate.modules.has(name) && gate.isOff(name, ctx)) continue;
         const answer = this.#answer(appId, name, ctx, undefined, state, baseUrl, deviceHash, device);
         if (answer !== undefined) parts.push(answer);
       }
@@ -264,6 +277,24 @@ export class ClientService {
     }
     return { accepted, rejected };
   }
+}
+
+/**
+ * The answer for a module whose switch is off for this device: `disable`, with the version it
+ * runs and the fallback URL of that package (else of the module's current release), if known.
+ */
+function switchedOff(
+  name: string,
+  version: string | undefined,
+  state: IndexedModule | undefined,
+  current: ParsedVersion | undefined,
+): string {
+  const answer: ModuleAnswer = { name, action: 'disable' };
+  if (version !== undefined && version !== '') answer.version = version;
+  const fallback =
+    (current !== undefined ? state?.versions.get(current.key)?.fallbackUrl : undefined) ?? state?.current?.fallbackUrl ?? null;
+  if (fallback !== null) answer.fallbackUrl = fallback;
+  return JSON.stringify(answer);
 }
 
 /** The JSON of one module's answer (field order fixed; the update fragment cache relies on it). */
