@@ -30,7 +30,7 @@ function describeApp(app: AppBody): string {
 }
 
 /**
- * Registers `halftone app create|list|show`.
+ * Registers `halftone app create|list|show|keys`.
  *
  * @example
  * registerAppCommands(program, runtime);
@@ -92,5 +92,22 @@ export function registerAppCommands(program: Command, runtime: CommandRuntime): 
         .api()
         .send<AppBody>({ method: 'GET', path: apiPath`/admin/v1/apps/${id}` });
       ctx.emit(body, () => describeApp(body));
+    });
+
+  app
+    .command('keys')
+    .description('the client key of each environment (test, production); production is the app\'s clientKey')
+    .argument('<id>', 'app id')
+    .action(async (id: string, _opts: unknown, command: Command) => {
+      const ctx = runtime.contextFor(command);
+      const body = await ctx
+        .api()
+        .send<Record<string, string>>({ method: 'GET', path: apiPath`/admin/v1/apps/${id}/keys` });
+      ctx.emit(body, () =>
+        formatTable(
+          ['ENV', 'CLIENT KEY'],
+          Object.entries(body).map(([env, key]) => [cell(env), cell(key)]),
+        ),
+      );
     });
 }

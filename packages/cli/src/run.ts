@@ -3,6 +3,7 @@ import { registerAppCommands } from './app-commands.js';
 import { registerBreakerCommands } from './breaker-commands.js';
 import { CliError, EXIT, exitCodeForStatus, type Problem } from './cli-error.js';
 import { createCommandRuntime } from './command-context.js';
+import { registerConfigCommands } from './config-commands.js';
 import { registerCodePushCommands } from './codepush-commands.js';
 import { registerCrowdCommands } from './crowd-commands.js';
 import { registerDeltaCommands } from './delta-commands.js';
@@ -56,6 +57,7 @@ function buildProgram(io: CliIo, options: RunOptions) {
   registerCodePushCommands(program, runtime);
   registerDeltaCommands(program, runtime);
   registerDiagnosticsCommands(program, runtime);
+  registerConfigCommands(program, runtime);
   registerGatewayCommands(program, runtime, options.loadServer ?? loadServer);
   return { program, runtime };
 }
