@@ -528,6 +528,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
       const from = minute;
       minute += tick;
       const nowMs = at(minute);
+      const last = minute >= maxMinutes;
       await admin('PUT', '/admin/v1/clock', { now: new Date(nowMs).toISOString() }, 'clock');
 
       // Sessions of this tick, on the versions devices ran at its start.
@@ -542,7 +543,8 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
       for (let d = 0; d < N; d++) {
         const dev = devices[d] as Device;
         if ((minute - dev.checkPhase) % checkEvery === 0) dueChecks.push(d);
-        if ((minute - dev.flushPhase) % flushEvery === 0 && dev.buffer.size > 0) dueFlushes.push(d);
+        // On the last tick every device flushes, so the final evaluation sees everything.
+        if ((last || (minute - dev.flushPhase) % flushEvery === 0) && dev.buffer.size > 0) dueFlushes.push(d);
       }
       await pool(dueChecks, senders, async (d) => {
         applyCheck(d, await check(d));
@@ -550,7 +552,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
       });
       await pool(dueFlushes, senders, (d) => flush(d, nowMs));
 
-      if (minute % evalEvery !== 0) continue;
+      if (!last && minute % evalEvery !== 0) continue;
       const pass = await admin<EvaluateAnswer>('POST', '/admin/v1/health/evaluate', {}, 'evaluate');
       const advanced = new Set<ModuleState>();
       for (const v of pass.decisions ?? []) {
@@ -597,12 +599,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
       }
     }
 
-    // Whatever is still buffered is sent (a device flushes on the way out), then the final state.
-    await pool(
-      devices.map((_, d) => d).filter((d) => (devices[d] as Device).buffer.size > 0),
-      senders,
-      (d) => flush(d, at(minute)),
-    );
+    // The final state of every release.
     await pool(modules, senders, async (m) => {
       m.outcome.devicesExposed = m.exposed.size;
       await refreshRelease(m);
