@@ -1,5 +1,4 @@
 import {
-  BUILTIN_TEMPLATES,
   type BreakerMetrics,
   type BreakerRule,
   CAUTIOUS_TEMPLATE,
@@ -153,7 +152,6 @@ const BUILTIN: Readonly<Record<string, ReleaseTemplate>> = {
   cautious: CAUTIOUS_TEMPLATE,
   fast: FAST_TEMPLATE,
 };
-void BUILTIN_TEMPLATES;
 const DECISIONS_SHOWN = 50;
 const MINUTE = 60_000;
 
@@ -554,7 +552,7 @@ export class HealthService {
         if (action === undefined) continue;
         const subjectKey = subject.release?.id ?? subject.packageId;
         if (!(await this.#d.store.recordFire(b.appId, b.rule.id, subjectKey, now.toISOString()))) continue;
-        await this.#carryOut(b, subject, action.action);
+        await this.#carryOut(subject, action.action);
         const fired: PassBreakerAction = {
           appId: b.appId,
           ruleId: b.rule.id,
@@ -618,7 +616,6 @@ export class HealthService {
   }
 
   async #carryOut(
-    b: StoredBreaker,
     subject: { release: Release | undefined; packageId: string },
     action: BreakerRule['action'],
   ): Promise<void> {
@@ -635,7 +632,6 @@ export class HealthService {
         await this.#d.store.updatePolicy(r.id, { state: 'halted' }, this.#d.clock.now().toISOString());
       }
     }
-    void b;
   }
 
   // ---- feedback watch ------------------------------------------------------------------------
