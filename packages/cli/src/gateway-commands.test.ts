@@ -220,7 +220,15 @@ describe('halftone gateway host / upstream / history', () => {
     expect(h.stub.requests[0]?.body).toEqual({ urls: beta.urls });
     expect(r.stdout).toBe('Set upstream beta: http://10.0.0.2:8080 http://10.0.0.3:8080\n');
     r = await h.cli(['gateway', 'upstream', 'list']);
-    expect(r.stdout).toBe('NAME  URLS                                       UPDATED\nbeta  http://10.0.0.2:8080,http://10.0.0.3:8080  t\n');
+    expect(r.stdout).toBe(
+      'NAME  URLS                                       TIMEOUT  UPDATED\nbeta  http://10.0.0.2:8080,http://10.0.0.3:8080  default  t\n',
+    );
+    h.stub.on('PUT', '/admin/v1/gateway/upstreams/slow', { status: 200, body: { name: 'slow', urls: ['http://s'], timeoutMs: 90000, updatedAt: 't' } });
+    r = await h.cli(['gateway', 'upstream', 'set', 'slow', 'http://s', '--timeout-ms', '90000']);
+    expect(r.stdout).toBe('Set upstream slow: http://s (timeout 90000 ms)\n');
+    expect(h.stub.requests.at(-1)?.body).toEqual({ urls: ['http://s'], timeoutMs: 90000 });
+    r = await h.cli(['gateway', 'upstream', 'set', 'slow', 'http://s', '--timeout-ms', '0']);
+    expect(r.code).not.toBe(0);
     r = await h.cli(['gateway', 'upstream', 'rm', 'beta', '--json']);
     expect(JSON.parse(r.stdout)).toEqual({ name: 'beta', deleted: true });
   });

@@ -42,6 +42,7 @@ interface HostBody {
 interface UpstreamBody {
   readonly name: string;
   readonly urls: readonly string[];
+  readonly timeoutMs?: number | null;
   readonly updatedAt: string;
 }
 
@@ -275,10 +276,22 @@ export function registerGatewayCommands(program: Command, runtime: CommandRuntim
     .description('create or replace an upstream (round-robin over its URLs)')
     .argument('<name>', 'upstream name')
     .argument('<urls...>', 'base URLs, http(s)://host[:port][/base]')
-    .action(async (name: string, urls: string[], _opts: unknown, command: Command) => {
+    .addOption(
+      new Option('--timeout-ms <ms>', 'inactivity timeout of requests to this upstream (default: gateway.timeoutMs)').argParser(
+        (v: string) => {
+          const n = Number(v);
+          if (!/^\d+$/.test(v) || n < 1 || n > 3_600_000) throw new InvalidArgumentError('expected milliseconds, 1–3600000');
+          return n;
+        },
+      ),
+    )
+    .action(async (name: string, urls: string[], opts: { timeoutMs?: number }, command: Command) => {
       const ctx = runtime.contextFor(command);
-      const body = await ctx.api().send<UpstreamBody>({ method: 'PUT', path: apiPath`/admin/v1/gateway/upstreams/${name}`, json: { urls } });
-      ctx.emit(body, () => `Set upstream ${body.name}: ${body.urls.join(' ')}`);
+      const json = opts.timeoutMs === undefined ? { urls } : { urls, timeoutMs: opts.timeoutMs };
+      const body = await ctx.api().send<UpstreamBody>({ method: 'PUT', path: apiPath`/admin/v1/gateway/upstreams/${name}`, json });
+      ctx.emit(body, () =>
+        `Set upstream ${body.name}: ${body.urls.join(' ')}${body.timeoutMs == null ? '' : ` (timeout ${body.timeoutMs} ms)`}`,
+      );
     });
 
   upstream
@@ -291,7 +304,10 @@ export function registerGatewayCommands(program: Command, runtime: CommandRuntim
       ctx.emit(body, () =>
         upstreams.length === 0
           ? 'No upstreams set through the admin API.'
-          : formatTable(['NAME', 'URLS', 'UPDATED'], upstreams.map((u) => [cell(u.name), cell(u.urls), cell(u.updatedAt)])),
+          : formatTable(
+              ['NAME', 'URLS', 'TIMEOUT', 'UPDATED'],
+              upstreams.map((u) => [cell(u.name), cell(u.urls), cell(u.timeoutMs == null ? 'default' : `${u.timeoutMs} ms`), cell(u.updatedAt)]),
+            ),
       );
     });
 

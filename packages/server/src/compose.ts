@@ -374,6 +374,7 @@ async function composeGateway(
     store: createSqlGatewayStore(deps.db),
     clock: deps.clock,
     configUpstreams: config.gateway.upstreams,
+    configUpstreamTimeouts: config.gateway.upstreamTimeoutsMs,
     defaultUpstream: config.gateway.defaultUpstream,
     announce: () => bus.publish(GATEWAY_CHANGED, { origin }),
     onError,

@@ -533,4 +533,10 @@ export const migrations: Record<string, Migration> = {
       }
     },
   },
+  '0010_gateway_upstream_timeout': {
+    async up(db) {
+      // Per-upstream inactivity timeout (ms); null = gateway.timeoutMs.
+      await db.schema.alterTable('gateway_upstreams').addColumn('timeout_ms', 'integer').execute();
+    },
+  },
 };

@@ -160,6 +160,8 @@ export interface GatewayUpstreamTable {
   name: string;
   /** JSON array of base URLs. */
   urls: string;
+  /** Inactivity timeout of requests to this upstream (ms); null = `gateway.timeoutMs`. */
+  timeout_ms: number | null;
   updated_at: string;
 }
 

@@ -302,9 +302,10 @@ export function describeStoreContract(name: string, make: () => Promise<SqlDatab
       });
 
       it('stores upstreams and host bindings', async () => {
-        await gw.putUpstream({ name: 'beta', urls: ['http://a', 'http://b'], updatedAt: T0 });
-        await gw.putUpstream({ name: 'beta', urls: ['http://c'], updatedAt: T0 });
-        expect(await gw.listUpstreams()).toEqual([{ name: 'beta', urls: ['http://c'], updatedAt: T0 }]);
+        await gw.putUpstream({ name: 'beta', urls: ['http://a', 'http://b'], timeoutMs: 90_000, updatedAt: T0 });
+        expect((await gw.getUpstream('beta'))?.timeoutMs).toBe(90_000);
+        await gw.putUpstream({ name: 'beta', urls: ['http://c'], timeoutMs: null, updatedAt: T0 });
+        expect(await gw.listUpstreams()).toEqual([{ name: 'beta', urls: ['http://c'], timeoutMs: null, updatedAt: T0 }]);
         await gw.putHost({ host: 'api.example.com', policyId: 'gwp_1', updatedAt: T0 });
         expect((await gw.getHost('api.example.com'))?.policyId).toBe('gwp_1');
         expect(await gw.deleteHost('api.example.com')).toBe(true);

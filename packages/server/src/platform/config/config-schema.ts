@@ -227,6 +227,17 @@ export const ConfigSchema = Type.Object(
               'Upstreams set through the admin API win over these.',
           },
         ),
+        upstreamTimeoutsMs: Type.Record(
+          Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }),
+          Type.Integer({ minimum: 1, maximum: 3_600_000 }),
+          {
+            default: {},
+            description:
+              'Per-upstream inactivity timeouts overriding `gateway.timeoutMs`, as JSON: ' +
+              '`{"slow-batch":120000}`. An upstream set through the admin API with its own ' +
+              '`timeoutMs` wins.',
+          },
+        ),
         defaultUpstream: Type.Optional(
           Type.String({
             minLength: 1,

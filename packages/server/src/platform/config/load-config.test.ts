@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       },
       gateway: {
         upstreams: {},
+        upstreamTimeoutsMs: {},
         trustedProxies: ['loopback'],
         locations: [],
         timeoutMs: 30_000,
@@ -107,6 +108,7 @@ describe('loadConfig', () => {
     expect(config.gateway).toEqual({
       port: 9090,
       upstreams: { a: ['http://10.0.0.1:80'], b: ['http://10.0.0.2:80', 'http://10.0.0.3:80'] },
+      upstreamTimeoutsMs: {},
       defaultUpstream: 'a',
       trustedProxies: ['10.0.0.9', '127.0.0.1'],
       locations: [{ pattern: '/abc/(i|f)/', suffix: '.abc' }],

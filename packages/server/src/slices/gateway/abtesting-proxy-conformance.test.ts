@@ -137,7 +137,7 @@ async function admin(base: string, s: Step): Promise<{ code: number }> {
   return (await res.json()) as { code: number };
 }
 
-describe('ABTestingGateway conformance: gateway cases against the real proxy over HTTP', () => {
+describe('ABTestingGateway conformance: gateway cases against the real proxy over HTTP', { timeout: 30_000 }, () => {
   const upstreams: Server[] = [];
   const urls: Record<string, string[]> = {};
 

@@ -408,5 +408,33 @@ describe('gateway engine (HTTP/1.1 over real sockets)', { timeout: 30_000 }, () 
     const ok = await raw(gw.port, 'GET /alive HTTP/1.1\r\nHost: a\r\n\r\n', (t) => t.includes('/alive:GET:'));
     expect(ok.text).toContain('HTTP/1.1 200 OK');
   });
+
+  it('applies an upstream\'s own timeout instead of the gateway\'s', async () => {
+    const server = createNetServer((sock) => {
+      sock.on('data', () => {}); // never answers
+    });
+    const port = await listen(server);
+    const url = `http://127.0.0.1:${port}`;
+    const proxy = new GatewayProxy({
+      gateway: {
+        table: {
+          hosts: new Map(),
+          upstreams: new Map([['quick', [url]], ['patient', [url]]]),
+          timeouts: new Map([['quick', 150]]),
+          defaultUpstream: 'patient',
+        },
+      },
+      trustedProxies: [],
+      timeoutMs: 60_000,
+    });
+    const gw = await listenGateway({ proxy, port: 0, host: '127.0.0.1', adminCompat: false });
+    closers.push(() => gw.close());
+    // Route to "quick" through a host binding whose matcher always picks it.
+    (proxy as unknown as { choose: (...a: unknown[]) => unknown }).choose = () => ({ name: 'quick', urls: [url], policy: 'none' });
+    const started = Date.now();
+    const r = await raw(gw.port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n', (t) => t.includes('"code"'));
+    expect(r.text).toMatch(/^HTTP\/1\.1 504 /);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
 });
 

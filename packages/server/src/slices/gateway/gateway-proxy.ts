@@ -1182,7 +1182,8 @@ export class GatewayProxy {
   route(req: RequestHead, peer: string | undefined): Route | undefined {
     const chosen = this.choose(req, peer);
     if (chosen === undefined) return undefined;
-    return { name: chosen.name, policy: chosen.policy, target: this.#pick(chosen.name, chosen.urls) };
+    const timeout = this.#opts.gateway.table.timeouts?.get(chosen.name) ?? this.timeoutMs;
+    return { name: chosen.name, policy: chosen.policy, target: this.#pick(chosen.name, chosen.urls, timeout) };
   }
 
   /** @internal The request head sent upstream. */
@@ -1271,16 +1272,18 @@ export class GatewayProxy {
     );
   }
 
-  #pool(url: URL): UpstreamPool {
-    let pool = this.#pools.get(url.origin);
+  /** The pool of an origin and timeout (the timeout is set once per socket, never per request). */
+  #pool(url: URL, timeoutMs: number): UpstreamPool {
+    const key = `${url.origin} ${timeoutMs}`;
+    let pool = this.#pools.get(key);
     if (pool === undefined) {
-      pool = new UpstreamPool(url, this.#opts.maxIdlePerOrigin ?? 256, this.#opts.upstreamIdleMs ?? 4_000, this.timeoutMs);
-      this.#pools.set(url.origin, pool);
+      pool = new UpstreamPool(url, this.#opts.maxIdlePerOrigin ?? 256, this.#opts.upstreamIdleMs ?? 4_000, timeoutMs);
+      this.#pools.set(key, pool);
     }
     return pool;
   }
 
-  #pick(name: string, urls: readonly string[]): Target {
+  #pick(name: string, urls: readonly string[], timeoutMs: number): Target {
     let raw: string;
     if (urls.length === 1) raw = urls[0] as string;
     else {
@@ -1288,17 +1291,18 @@ export class GatewayProxy {
       this.#cursor.set(name, (i + 1) % 1_000_000_007);
       raw = urls[i % urls.length] as string;
     }
-    let target = this.#targets.get(raw);
+    const key = timeoutMs === this.timeoutMs ? raw : `${raw} ${timeoutMs}`;
+    let target = this.#targets.get(key);
     if (target === undefined) {
       const url = new URL(raw);
       target = {
-        pool: this.#pool(url),
+        pool: this.#pool(url, timeoutMs),
         hostHeader: url.host,
         basePath: url.pathname === '/' ? '' : url.pathname.replace(/\/$/, ''),
         origin: url.origin,
       };
       if (this.#targets.size >= 1024) this.#targets.clear();
-      this.#targets.set(raw, target);
+      this.#targets.set(key, target);
     }
     return target;
   }

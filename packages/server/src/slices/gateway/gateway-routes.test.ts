@@ -43,6 +43,20 @@ describe('gray gateway admin API', () => {
     expect(t.gateway.table.upstreams.has('beta')).toBe(false);
   });
 
+  it('keeps an upstream\'s own timeout, and null means gateway.timeoutMs', async () => {
+    let res = await admin('PUT', '/admin/v1/gateway/upstreams/slow', { urls: ['http://10.0.0.9:8080'], timeoutMs: 90_000 });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ name: 'slow', timeoutMs: 90_000 });
+    expect(t.gateway.table.timeouts?.get('slow')).toBe(90_000);
+    res = await admin('PUT', '/admin/v1/gateway/upstreams/slow', { urls: ['http://10.0.0.9:8080'] });
+    expect(res.json().timeoutMs).toBeNull();
+    expect(t.gateway.table.timeouts?.has('slow')).toBe(false);
+    for (const timeoutMs of [0, -1, 1.5, '5', 3_600_001]) {
+      res = await admin('PUT', '/admin/v1/gateway/upstreams/slow', { urls: ['http://10.0.0.9:8080'], timeoutMs });
+      expect(res.statusCode, JSON.stringify(timeoutMs)).toBe(400);
+    }
+  });
+
   it('rejects bad upstream URLs and names', async () => {
     let res = await admin('PUT', '/admin/v1/gateway/upstreams/beta', { urls: ['ftp://x'] });
     expect(res.statusCode).toBe(400);

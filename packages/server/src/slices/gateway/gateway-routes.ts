@@ -22,7 +22,12 @@ const UpstreamName = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' });
 const HostName = Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9.\\-\\[\\]:]+$' });
 const PolicyId = Type.String({ minLength: 1, maxLength: 64 });
 
-const UpstreamSchema = Type.Object({ name: Type.String(), urls: Type.Array(Type.String()), updatedAt: Type.String() });
+const UpstreamSchema = Type.Object({
+  name: Type.String(),
+  urls: Type.Array(Type.String()),
+  timeoutMs: Type.Union([Type.Integer(), Type.Null()], { description: 'Own inactivity timeout (ms); null = gateway.timeoutMs' }),
+  updatedAt: Type.String(),
+});
 const PolicySchema = Type.Object({
   id: Type.String(),
   levels: Type.Array(Type.Unknown()),
@@ -126,13 +131,23 @@ export async function gatewayRoutes(app: FastifyInstance, deps: GatewayRoutesDep
         summary: 'Create or replace an upstream (base URLs, round-robin)',
         params: Type.Object({ name: UpstreamName }),
         body: Type.Object(
-          { urls: Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), { minItems: 1, maxItems: 64 }) },
+          {
+            urls: Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), { minItems: 1, maxItems: 64 }),
+            timeoutMs: Type.Optional(
+              Type.Union([Type.Integer({ minimum: 1, maximum: 3_600_000 }), Type.Null()], {
+                description: 'Inactivity timeout of requests to this upstream (ms); absent or null = gateway.timeoutMs',
+              }),
+            ),
+          },
           { additionalProperties: false },
         ),
         response: { 200: UpstreamSchema },
       },
     },
-    async (req) => as(req, () => gateway.putUpstream(param(req, 'name'), (req.body as { urls: string[] }).urls)),
+    async (req) => {
+      const body = req.body as { urls: string[]; timeoutMs?: number | null };
+      return as(req, () => gateway.putUpstream(param(req, 'name'), body.urls, body.timeoutMs ?? null));
+    },
   );
   app.get(
     '/admin/v1/gateway/upstreams/:name',

@@ -7,7 +7,7 @@ import type { GatewayHostBinding, GatewayPolicyGroup, GatewayStore, GatewayUpstr
 /** A store whose reads can be made to fail, as an unreachable database would. */
 function flakyStore() {
   const state = { down: false };
-  const upstreams: GatewayUpstream[] = [{ name: 'b', urls: ['http://127.0.0.1:2'], updatedAt: '' }];
+  const upstreams: GatewayUpstream[] = [{ name: 'b', urls: ['http://127.0.0.1:2'], timeoutMs: null, updatedAt: '' }];
   const policy: GatewayPolicyGroup = {
     id: 'gwp-1',
     levels: [{ divtype: 'uidsuffix', divdata: [{ suffix: '1', upstream: 'b' }] }] as GatewayPolicyGroup['levels'],

@@ -69,6 +69,8 @@ export interface GatewayTable {
   readonly hosts: ReadonlyMap<string, { readonly policyId: string; readonly matcher: GatewayMatcher }>;
   /** upstream name → base URLs (configuration first, admin API entries win). */
   readonly upstreams: ReadonlyMap<string, readonly string[]>;
+  /** upstream name → its own inactivity timeout (ms), for those that have one. */
+  readonly timeouts?: ReadonlyMap<string, number>;
   readonly defaultUpstream: string | undefined;
 }
 
@@ -90,6 +92,8 @@ export interface GatewayServiceDeps {
   readonly clock: Clock;
   /** Upstreams from the configuration file. */
   readonly configUpstreams?: Readonly<Record<string, readonly string[]>>;
+  /** Per-upstream timeouts from the configuration file (ms). */
+  readonly configUpstreamTimeouts?: Readonly<Record<string, number>>;
   readonly defaultUpstream?: string | undefined;
   /** Tells the other processes that the gateway tables changed (they call `refresh`). */
   readonly announce?: () => Promise<void>;
@@ -158,7 +162,12 @@ export class GatewayService {
 
   constructor(deps: GatewayServiceDeps) {
     this.#deps = deps;
-    this.#table = { hosts: new Map(), upstreams: this.#configUpstreams(), defaultUpstream: deps.defaultUpstream };
+    this.#table = {
+      hosts: new Map(),
+      upstreams: this.#configUpstreams(),
+      timeouts: new Map(Object.entries(deps.configUpstreamTimeouts ?? {})),
+      defaultUpstream: deps.defaultUpstream,
+    };
   }
 
   /** The table in force (a snapshot: never mutated). */
@@ -205,7 +214,12 @@ export class GatewayService {
     const { store } = this.#deps;
     const [upstreamRows, hostRows] = await Promise.all([store.listUpstreams(), store.listHosts()]);
     const upstreams = this.#configUpstreams();
-    for (const u of upstreamRows) upstreams.set(u.name, u.urls);
+    const timeouts = new Map(Object.entries(this.#deps.configUpstreamTimeouts ?? {}));
+    for (const u of upstreamRows) {
+      upstreams.set(u.name, u.urls);
+      if (u.timeoutMs !== null) timeouts.set(u.name, u.timeoutMs);
+      else timeouts.delete(u.name);
+    }
     const hosts = new Map<string, { policyId: string; matcher: GatewayMatcher }>();
     const compiled = new Map<string, GatewayMatcher>();
     for (const b of hostRows) {
@@ -238,7 +252,7 @@ export class GatewayService {
       }
       hosts.set(b.host, { policyId: b.policyId, matcher });
     }
-    this.#table = { hosts, upstreams, defaultUpstream: this.#deps.defaultUpstream };
+    this.#table = { hosts, upstreams, timeouts, defaultUpstream: this.#deps.defaultUpstream };
   }
 
   async #changed(kind: string, key: string, data: unknown): Promise<void> {
@@ -284,10 +298,11 @@ export class GatewayService {
     return u;
   }
 
-  async putUpstream(name: string, urls: readonly string[]): Promise<GatewayUpstream> {
-    const upstream: GatewayUpstream = { name, urls: urls.map(normaliseUpstreamUrl), updatedAt: this.#now() };
+  /** Creates or replaces an upstream; `timeoutMs` null/absent = `gateway.timeoutMs`. */
+  async putUpstream(name: string, urls: readonly string[], timeoutMs: number | null = null): Promise<GatewayUpstream> {
+    const upstream: GatewayUpstream = { name, urls: urls.map(normaliseUpstreamUrl), timeoutMs, updatedAt: this.#now() };
     await this.#deps.store.putUpstream(upstream);
-    await this.#changed('upstream.put', name, { urls: upstream.urls });
+    await this.#changed('upstream.put', name, timeoutMs === null ? { urls: upstream.urls } : { urls: upstream.urls, timeoutMs });
     return upstream;
   }
 

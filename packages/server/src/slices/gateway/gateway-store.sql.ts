@@ -50,9 +50,10 @@ function toHistory(r: {
 
 /** The gateway store on the shared SQL database (SQLite or PostgreSQL). */
 export function createSqlGatewayStore(db: Kysely<Database>): GatewayStore {
-  const toUpstream = (r: { name: string; urls: string; updated_at: string }): GatewayUpstream => ({
+  const toUpstream = (r: { name: string; urls: string; timeout_ms: number | null; updated_at: string }): GatewayUpstream => ({
     name: r.name,
     urls: JSON.parse(r.urls) as string[],
+    timeoutMs: r.timeout_ms === null ? null : Number(r.timeout_ms),
     updatedAt: r.updated_at,
   });
   const toPolicy = (r: {
@@ -83,11 +84,13 @@ export function createSqlGatewayStore(db: Kysely<Database>): GatewayStore {
       return row === undefined ? undefined : toUpstream(row);
     },
     async putUpstream(u) {
-      const row = { name: u.name, urls: JSON.stringify(u.urls), updated_at: u.updatedAt };
+      const row = { name: u.name, urls: JSON.stringify(u.urls), timeout_ms: u.timeoutMs, updated_at: u.updatedAt };
       await db
         .insertInto('gateway_upstreams')
         .values(row)
-        .onConflict((oc) => oc.column('name').doUpdateSet({ urls: row.urls, updated_at: row.updated_at }))
+        .onConflict((oc) =>
+          oc.column('name').doUpdateSet({ urls: row.urls, timeout_ms: row.timeout_ms, updated_at: row.updated_at }),
+        )
         .execute();
     },
     async deleteUpstream(name) {

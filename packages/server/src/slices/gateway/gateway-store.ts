@@ -4,6 +4,8 @@ import type { Policy } from '@halftone/core';
 export interface GatewayUpstream {
   readonly name: string;
   readonly urls: readonly string[];
+  /** Inactivity timeout of requests to this upstream (ms); null = `gateway.timeoutMs`. */
+  readonly timeoutMs: number | null;
   readonly updatedAt: string;
 }
 
