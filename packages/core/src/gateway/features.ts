@@ -21,7 +21,12 @@ function isSpace(c: number): boolean {
  * parseIpv4('1.2.3.4,'); // undefined
  */
 export function parseIpv4(s: string): number | undefined {
-  const parts: number[] = [];
+  // Up to four parts, kept in locals (this runs per request for iprange policies).
+  let p0 = 0;
+  let p1 = 0;
+  let p2 = 0;
+  let p3 = 0;
+  let count = 0;
   let i = 0;
   const n = s.length;
   for (;;) {
@@ -55,25 +60,32 @@ export function parseIpv4(s: string): number | undefined {
       // glibc accepts a bare "0x" as zero.
       value = 0;
     }
-    parts.push(value);
+    if (count === 0) p0 = value;
+    else if (count === 1) p1 = value;
+    else if (count === 2) p2 = value;
+    else p3 = value;
+    count++;
     if (i < n && s.charCodeAt(i) === 0x2e) {
-      if (parts.length === 4) return undefined;
+      if (count === 4) return undefined;
       i++;
       continue;
     }
     break;
   }
   for (; i < n; i++) if (!isSpace(s.charCodeAt(i))) return undefined;
-  const last = parts[parts.length - 1] as number;
-  const limits = [0xffffffff, 0xffffff, 0xffff, 0xff];
-  if (last > (limits[parts.length - 1] as number)) return undefined;
-  let head = 0;
-  for (let k = 0; k < parts.length - 1; k++) {
-    const p = parts[k] as number;
-    if (p > 0xff) return undefined;
-    head += p * 2 ** (8 * (3 - k));
+  // The last part fills the remaining bytes; the others are one byte each.
+  switch (count) {
+    case 1:
+      return p0;
+    case 2:
+      return p0 > 0xff || p1 > 0xffffff ? undefined : p0 * 0x1000000 + p1;
+    case 3:
+      return p0 > 0xff || p1 > 0xff || p2 > 0xffff ? undefined : p0 * 0x1000000 + p1 * 0x10000 + p2;
+    default:
+      return p0 > 0xff || p1 > 0xff || p2 > 0xff || p3 > 0xff
+        ? undefined
+        : p0 * 0x1000000 + p1 * 0x10000 + p2 * 0x100 + p3;
   }
-  return head + last;
 }
 
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;

@@ -24,6 +24,15 @@ describe('features', () => {
     expect(parseIpv4('0x7f.1')).toBe(2130706433);
     expect(parseIpv4('255.255.255.255')).toBe(4294967295);
     for (const bad of ['1.2.3.4,', '256.1.1.1', '1.2.3.4.5', '', 'abc', '::1', '1..2']) expect(parseIpv4(bad)).toBeUndefined();
+    // inet_aton's short forms: the last part fills the remaining bytes.
+    expect(parseIpv4('1.2.65535')).toBe(1 * 2 ** 24 + 2 * 2 ** 16 + 65535);
+    expect(parseIpv4('1.16777215')).toBe(2 ** 24 + 16777215);
+    expect(parseIpv4('010.0.0.1')).toBe(8 * 2 ** 24 + 1); // octal
+    expect(parseIpv4('0x')).toBe(0);
+    expect(parseIpv4('1.2.3.4 \t')).toBe(16909060);
+    for (const bad of ['1.2.65536', '1.16777216', '08.1.1.1', '4294967296', '1.2.3.256', '256.1', '1.2.3.', ' 1.2.3.4']) {
+      expect(parseIpv4(bad), bad).toBeUndefined();
+    }
   });
   it('computes uidsuffix keys with floored modulo, exactly for long uids', () => {
     expect(uidSuffixKey('31')).toBe('1');

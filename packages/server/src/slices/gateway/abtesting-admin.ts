@@ -243,6 +243,12 @@ function rawDivdata(p: Policy): unknown {
 export class AbTestingAdmin {
   #queue: Promise<unknown> = Promise.resolve();
   readonly #gateway: GatewayService;
+  /**
+   * Who the mutation being run is logged as (`ab_admin` or `v1.0`). Safe as a field because
+   * mutations run one at a time (`#serial`); no AsyncLocalStorage, which would slow every async
+   * operation of the process (the proxy's socket writes included) once enabled.
+   */
+  #actor = 'ab_admin';
 
   constructor(gateway: GatewayService) {
     this.#gateway = gateway;
@@ -256,12 +262,15 @@ export class AbTestingAdmin {
 
   /** Runs a current-dialect action; never throws. Changes are logged as made by `ab_admin`. */
   action(action: string | null, call: AbAdminCall): Promise<AbEnvelope> {
-    return this.#gateway.withActor('ab_admin', () => this.#action(action, call));
+    return this.#action(action, call, 'ab_admin');
   }
 
-  async #action(action: string | null, call: AbAdminCall): Promise<AbEnvelope> {
+  async #action(action: string | null, call: AbAdminCall, actor: string): Promise<AbEnvelope> {
     try {
-      return await this.#serial(() => this.#dispatch(action, call));
+      return await this.#serial(() => {
+        this.#actor = actor;
+        return this.#dispatch(action, call);
+      });
     } catch (err) {
       if (err instanceof AbError) return { code: err.code, desc: err.desc };
       if (isHalftoneError(err) && err.status < 500) {
@@ -281,7 +290,7 @@ export class AbTestingAdmin {
    * made by `v1.0`.
    */
   v1(kind: string, op: string, call: AbAdminCall, host: string | undefined): Promise<AbV1Envelope> {
-    return this.#gateway.withActor('v1.0', () => this.#v1(kind, op, call, host));
+    return this.#v1(kind, op, call, host);
   }
 
   async #v1(kind: string, op: string, call: AbAdminCall, host: string | undefined): Promise<AbV1Envelope> {
@@ -313,7 +322,7 @@ export class AbTestingAdmin {
       if (h !== undefined && h !== '') query.set('hostname', h);
     }
     if (action === 'runtime_set') query.delete('policygroupid'); // v1.0 is single level
-    const r = await this.#action(action, { query, body });
+    const r = await this.#action(action, { query, body }, 'v1.0');
     return r.data === undefined ? { errcode: r.code, errinfo: r.desc } : { errcode: r.code, errinfo: r.desc, data: r.data };
   }
 
@@ -329,7 +338,7 @@ export class AbTestingAdmin {
       case 'policy_set': {
         const p = this.#checkPolicy(call.body);
         const id = await this.#nextPolicyId();
-        await this.#gateway.createPolicy([p], policyKey(id));
+        await this.#gateway.createPolicy([p], policyKey(id), this.#actor);
         return ok(undefined, ` the id of new policy is ${id}`);
       }
       case 'policy_get': {
@@ -341,7 +350,7 @@ export class AbTestingAdmin {
       }
       case 'policy_del': {
         const id = this.#idParam(q.get('policyid'), 'policyID invalid');
-        if (Number.isInteger(id)) await this.#gateway.removePolicy(policyKey(id));
+        if (Number.isInteger(id)) await this.#gateway.removePolicy(policyKey(id), this.#actor);
         return ok();
       }
       case 'policygroup_check':
@@ -352,8 +361,8 @@ export class AbTestingAdmin {
         const first = await this.#nextPolicyId();
         const gid = await this.#nextGroupId();
         const ids = levels.map((_, i) => first + i);
-        for (const [i, p] of levels.entries()) await this.#gateway.createPolicy([p], policyKey(ids[i] as number));
-        await this.#gateway.createPolicy(levels, `abg-${gid}~${ids.join('.')}`);
+        for (const [i, p] of levels.entries()) await this.#gateway.createPolicy([p], policyKey(ids[i] as number), this.#actor);
+        await this.#gateway.createPolicy(levels, `abg-${gid}~${ids.join('.')}`, this.#actor);
         return ok({ groupid: gid, group: ids });
       }
       case 'policygroup_get': {
@@ -366,8 +375,8 @@ export class AbTestingAdmin {
         const g = await this.#findGroup(gid);
         if (g !== undefined) {
           // Exactly the members (the reference deletes by prefix without ':', GRP-10).
-          for (const m of g.members) await this.#gateway.removePolicy(policyKey(m));
-          await this.#gateway.removePolicy(g.group.id);
+          for (const m of g.members) await this.#gateway.removePolicy(policyKey(m), this.#actor);
+          await this.#gateway.removePolicy(g.group.id, this.#actor);
         }
         return ok();
       }
@@ -379,7 +388,7 @@ export class AbTestingAdmin {
       }
       case 'runtime_del': {
         const host = this.#hostParam(q);
-        await this.#gateway.unbindHostIfBound(host);
+        await this.#gateway.unbindHostIfBound(host, this.#actor);
         return ok();
       }
       default:
@@ -508,10 +517,10 @@ export class AbTestingAdmin {
       }
     } catch (err) {
       // Documented reference behaviour (RT-06, SW-06): a failed set leaves the host unbound.
-      if (err instanceof AbError) await this.#gateway.unbindHostIfBound(host);
+      if (err instanceof AbError) await this.#gateway.unbindHostIfBound(host, this.#actor);
       throw err;
     }
-    await this.#gateway.bindRuntime(host, members);
+    await this.#gateway.bindRuntime(host, members, this.#actor);
     return ok();
   }
 

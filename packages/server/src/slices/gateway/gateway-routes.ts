@@ -107,8 +107,7 @@ export async function gatewayRoutes(app: FastifyInstance, deps: GatewayRoutesDep
   const tags = ['gateway'];
   const param = (req: FastifyRequest, name: string) => (req.params as Record<string, string>)[name] as string;
   // Every change made through this API is logged as made by the caller.
-  const as = <T>(req: FastifyRequest, fn: () => Promise<T>): Promise<T> =>
-    gateway.withActor(deps.actorOf?.(req) ?? REST_ACTOR, fn);
+  const actor = (req: FastifyRequest): string => deps.actorOf?.(req) ?? REST_ACTOR;
 
   const { metrics } = deps;
   if (metrics !== undefined) {
@@ -146,7 +145,7 @@ export async function gatewayRoutes(app: FastifyInstance, deps: GatewayRoutesDep
     },
     async (req) => {
       const body = req.body as { urls: string[]; timeoutMs?: number | null };
-      return as(req, () => gateway.putUpstream(param(req, 'name'), body.urls, body.timeoutMs ?? null));
+      return gateway.putUpstream(param(req, 'name'), body.urls, body.timeoutMs ?? null, actor(req));
     },
   );
   app.get(
@@ -158,7 +157,7 @@ export async function gatewayRoutes(app: FastifyInstance, deps: GatewayRoutesDep
     '/admin/v1/gateway/upstreams/:name',
     { schema: { tags, summary: 'Delete an upstream', params: Type.Object({ name: UpstreamName }) } },
     async (req, reply) => {
-      await as(req, () => gateway.deleteUpstream(param(req, 'name')));
+      await gateway.deleteUpstream(param(req, 'name'), actor(req));
       return reply.code(204).send();
     },
   );
@@ -179,7 +178,7 @@ export async function gatewayRoutes(app: FastifyInstance, deps: GatewayRoutesDep
       },
     },
     async (req, reply) => {
-      const group = await as(req, () => gateway.createPolicy((req.body as { levels: unknown[] }).levels));
+      const group = await gateway.createPolicy((req.body as { levels: unknown[] }).levels, undefined, actor(req));
       return sendPolicy(reply, group, 201);
     },
   );
@@ -203,7 +202,7 @@ export async function gatewayRoutes(app: FastifyInstance, deps: GatewayRoutesDep
     },
     async (req, reply) => {
       const levels = (req.body as { levels: unknown[] }).levels;
-      const group = await as(req, () => gateway.updatePolicy(param(req, 'id'), levels, expectedRevision(req)));
+      const group = await gateway.updatePolicy(param(req, 'id'), levels, expectedRevision(req), actor(req));
       return sendPolicy(reply, group);
     },
   );
@@ -211,7 +210,7 @@ export async function gatewayRoutes(app: FastifyInstance, deps: GatewayRoutesDep
     '/admin/v1/gateway/policies/:id',
     { schema: { tags, summary: 'Delete a policy group no host is bound to', params: Type.Object({ id: PolicyId }) } },
     async (req, reply) => {
-      await as(req, () => gateway.deletePolicy(param(req, 'id')));
+      await gateway.deletePolicy(param(req, 'id'), actor(req));
       return reply.code(204).send();
     },
   );
@@ -272,7 +271,7 @@ export async function gatewayRoutes(app: FastifyInstance, deps: GatewayRoutesDep
         response: { 200: HostSchema },
       },
     },
-    async (req) => as(req, () => gateway.bindHost(param(req, 'host'), (req.body as { policyId: string }).policyId)),
+    async (req) => gateway.bindHost(param(req, 'host'), (req.body as { policyId: string }).policyId, actor(req)),
   );
   app.get(
     '/admin/v1/gateway/hosts/:host',
@@ -283,7 +282,7 @@ export async function gatewayRoutes(app: FastifyInstance, deps: GatewayRoutesDep
     '/admin/v1/gateway/hosts/:host',
     { schema: { tags, summary: 'Unbind a host (its requests go to the default upstream)', params: Type.Object({ host: HostName }) } },
     async (req, reply) => {
-      await as(req, () => gateway.unbindHost(param(req, 'host')));
+      await gateway.unbindHost(param(req, 'host'), actor(req));
       return reply.code(204).send();
     },
   );

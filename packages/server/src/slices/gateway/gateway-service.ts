@@ -6,7 +6,6 @@ import {
   hasErrors,
   validatePolicyGroup,
 } from '@halftone/core';
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Clock } from '../../platform/clock.js';
 import { newId } from '../../platform/ids.js';
 import {
@@ -158,7 +157,6 @@ export class GatewayService {
   #queue: Promise<void> = Promise.resolve();
   #status: GatewayTableStatus = { loadedAt: undefined, revision: 0, storeOk: true };
   readonly #deps: GatewayServiceDeps;
-  readonly #actor = new AsyncLocalStorage<string>();
 
   constructor(deps: GatewayServiceDeps) {
     this.#deps = deps;
@@ -255,8 +253,8 @@ export class GatewayService {
     this.#table = { hosts, upstreams, timeouts, defaultUpstream: this.#deps.defaultUpstream };
   }
 
-  async #changed(kind: string, key: string, data: unknown): Promise<void> {
-    await this.#deps.store.appendHistory({ kind, key, data, createdAt: this.#now(), actor: this.actor });
+  async #changed(kind: string, key: string, data: unknown, actor: string): Promise<void> {
+    await this.#deps.store.appendHistory({ kind, key, data, createdAt: this.#now(), actor });
     await this.#applied();
   }
 
@@ -264,22 +262,6 @@ export class GatewayService {
   async #applied(): Promise<void> {
     await this.refresh();
     await this.#deps.announce?.().catch((err: unknown) => this.#deps.onError?.(err, 'gateway announce'));
-  }
-
-  /**
-   * Runs `fn` with every change it makes recorded in the change log as made by `actor`
-   * (`admin-api`, `ab_admin`, `v1.0`, or an admin token's name); the innermost call wins.
-   *
-   * @example
-   * await gateway.withActor('ab_admin', () => gateway.createPolicy(levels, 'abp-0'));
-   */
-  withActor<T>(actor: string, fn: () => Promise<T>): Promise<T> {
-    return this.#actor.run(actor, fn);
-  }
-
-  /** Who the change being made is attributed to (see {@link withActor}). */
-  get actor(): string {
-    return this.#actor.getStore() ?? SYSTEM_ACTOR;
   }
 
   #now(): string {
@@ -299,16 +281,21 @@ export class GatewayService {
   }
 
   /** Creates or replaces an upstream; `timeoutMs` null/absent = `gateway.timeoutMs`. */
-  async putUpstream(name: string, urls: readonly string[], timeoutMs: number | null = null): Promise<GatewayUpstream> {
+  async putUpstream(
+    name: string,
+    urls: readonly string[],
+    timeoutMs: number | null = null,
+    actor: string = SYSTEM_ACTOR,
+  ): Promise<GatewayUpstream> {
     const upstream: GatewayUpstream = { name, urls: urls.map(normaliseUpstreamUrl), timeoutMs, updatedAt: this.#now() };
     await this.#deps.store.putUpstream(upstream);
-    await this.#changed('upstream.put', name, timeoutMs === null ? { urls: upstream.urls } : { urls: upstream.urls, timeoutMs });
+    await this.#changed('upstream.put', name, timeoutMs === null ? { urls: upstream.urls } : { urls: upstream.urls, timeoutMs }, actor);
     return upstream;
   }
 
-  async deleteUpstream(name: string): Promise<void> {
+  async deleteUpstream(name: string, actor: string = SYSTEM_ACTOR): Promise<void> {
     if (!(await this.#deps.store.deleteUpstream(name))) throw GatewayUpstreamNotFound({ name });
-    await this.#changed('upstream.delete', name, null);
+    await this.#changed('upstream.delete', name, null, actor);
   }
 
   // Policy groups
@@ -333,7 +320,7 @@ export class GatewayService {
   }
 
   /** `id` is for the ABTestingGateway admin dialects (`abp-<n>`, `abg-<n>~…`); default: a new id. */
-  async createPolicy(levels: readonly unknown[], id?: string): Promise<GatewayPolicyGroup> {
+  async createPolicy(levels: readonly unknown[], id?: string, actor: string = SYSTEM_ACTOR): Promise<GatewayPolicyGroup> {
     const policies = this.validate(levels);
     const now = this.#now();
     const group: GatewayPolicyGroup = { id: id ?? newId('gwp'), levels: policies, revision: 1, createdAt: now, updatedAt: now };
@@ -342,7 +329,7 @@ export class GatewayService {
       key: group.id,
       data: { levels: policies },
       createdAt: now,
-      actor: this.actor,
+      actor,
       revision: 1,
     });
     return group;
@@ -353,7 +340,12 @@ export class GatewayService {
    * from the next request. With `expectedRevision`, refuses (HT_GATEWAY_POLICY_REVISION_CONFLICT)
    * unless that is still the stored revision; a rejected change leaves the group in force.
    */
-  async updatePolicy(id: string, levels: readonly unknown[], expectedRevision?: number): Promise<GatewayPolicyGroup> {
+  async updatePolicy(
+    id: string,
+    levels: readonly unknown[],
+    expectedRevision?: number,
+    actor: string = SYSTEM_ACTOR,
+  ): Promise<GatewayPolicyGroup> {
     const policies = this.validate(levels);
     const current = await this.getPolicy(id);
     if (expectedRevision !== undefined && expectedRevision !== current.revision) {
@@ -366,7 +358,7 @@ export class GatewayService {
       key: id,
       data: { levels: policies },
       createdAt: now,
-      actor: this.actor,
+      actor,
       revision: next.revision,
     });
     if (!ok) {
@@ -383,26 +375,26 @@ export class GatewayService {
     return g;
   }
 
-  async deletePolicy(id: string): Promise<void> {
+  async deletePolicy(id: string, actor: string = SYSTEM_ACTOR): Promise<void> {
     const bound = (await this.#deps.store.listHosts()).filter((h) => h.policyId === id || (runtimeMembers(h.policyId)?.includes(id) ?? false)).map((h) => h.host);
     if (bound.length > 0) throw GatewayPolicyInUse({ id, hosts: bound.join(', ') });
-    if (!(await this.#removePolicy(id))) throw GatewayPolicyNotFound({ id });
+    if (!(await this.#removePolicy(id, actor))) throw GatewayPolicyNotFound({ id });
   }
 
   /**
    * Deletes a policy group without the in-use check (ABTestingGateway's `policy_del`): hosts
    * bound to it fall back to the default upstream. Returns whether it existed.
    */
-  async removePolicy(id: string): Promise<boolean> {
-    return this.#removePolicy(id);
+  async removePolicy(id: string, actor: string = SYSTEM_ACTOR): Promise<boolean> {
+    return this.#removePolicy(id, actor);
   }
 
-  async #removePolicy(id: string): Promise<boolean> {
+  async #removePolicy(id: string, actor: string): Promise<boolean> {
     const deleted = await this.#deps.store.deletePolicy(id, {
       kind: 'policy.delete',
       key: id,
       createdAt: this.#now(),
-      actor: this.actor,
+      actor,
     });
     if (deleted) await this.#applied();
     return deleted;
@@ -468,11 +460,11 @@ export class GatewayService {
     return b;
   }
 
-  async bindHost(host: string, policyId: string): Promise<GatewayHostBinding> {
+  async bindHost(host: string, policyId: string, actor: string = SYSTEM_ACTOR): Promise<GatewayHostBinding> {
     await this.getPolicy(policyId);
     const binding: GatewayHostBinding = { host: normaliseHost(host), policyId, updatedAt: this.#now() };
     await this.#deps.store.putHost(binding);
-    await this.#changed('host.put', binding.host, { policyId });
+    await this.#changed('host.put', binding.host, { policyId }, actor);
     return binding;
   }
 
@@ -480,11 +472,11 @@ export class GatewayService {
    * Binds an ABTestingGateway runtime: the levels of `memberIds` in order (see
    * {@link AB_RUNTIME_PREFIX}). The caller checks the members; the swap is one write.
    */
-  async bindRuntime(host: string, memberIds: readonly string[]): Promise<GatewayHostBinding> {
+  async bindRuntime(host: string, memberIds: readonly string[], actor: string = SYSTEM_ACTOR): Promise<GatewayHostBinding> {
     const policyId = `${AB_RUNTIME_PREFIX}${memberIds.join(',')}`;
     const binding: GatewayHostBinding = { host: normaliseHost(host), policyId, updatedAt: this.#now() };
     await this.#deps.store.putHost(binding);
-    await this.#changed('host.put', binding.host, { policyId });
+    await this.#changed('host.put', binding.host, { policyId }, actor);
     return binding;
   }
 
@@ -494,16 +486,16 @@ export class GatewayService {
   }
 
   /** Unbinds a host if it is bound; returns whether it was. */
-  async unbindHostIfBound(host: string): Promise<boolean> {
+  async unbindHostIfBound(host: string, actor: string = SYSTEM_ACTOR): Promise<boolean> {
     const h = normaliseHost(host);
     if (!(await this.#deps.store.deleteHost(h))) return false;
-    await this.#changed('host.delete', h, null);
+    await this.#changed('host.delete', h, null, actor);
     return true;
   }
 
-  async unbindHost(host: string): Promise<void> {
+  async unbindHost(host: string, actor: string = SYSTEM_ACTOR): Promise<void> {
     const h = normaliseHost(host);
     if (!(await this.#deps.store.deleteHost(h))) throw GatewayHostNotFound({ host: h });
-    await this.#changed('host.delete', h, null);
+    await this.#changed('host.delete', h, null, actor);
   }
 }
