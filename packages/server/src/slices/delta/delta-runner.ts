@@ -53,7 +53,8 @@ interface Slot {
 }
 
 /**
- * A bounded pool of `size` worker threads; jobs wait in a queue for a free worker. A job over
+ * A bounded pool of `size` worker threads (started with the first job); jobs wait in a queue for
+ * a free worker. A job over
  * its time budget has its worker terminated (and replaced), so a runaway diff never blocks
  * the pool or the event loop.
  */
@@ -110,11 +111,16 @@ export function createWorkerDeltaRunner(size: number): DeltaRunner {
       slot.worker.postMessage({ id: job.id, input: job.input });
     }
   };
-  for (let i = 0; i < size; i++) slots.push(spawn());
+  // Threads start with the first job: a server that never computes a patch (or a gateway-heavy
+  // one) carries no idle isolates competing for its cores.
+  const start = (): void => {
+    while (slots.length < size) slots.push(spawn());
+  };
 
   return {
     run(input, timeoutMs) {
       if (closed) return Promise.reject(new Error('delta runner closed'));
+      start();
       return new Promise((resolve, reject) => {
         queue.push({ id: nextId++, input, timeoutMs, resolve, reject });
         pump();
