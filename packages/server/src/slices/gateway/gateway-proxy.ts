@@ -24,10 +24,12 @@ import {
   NO_BODY,
   REASONS,
   type RequestHead,
+  type PlainResponse,
   type ResponseHead,
   parseRequestHead,
   parseResponseHead,
   responseFraming,
+  scanPlainResponse,
 } from './http1.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded in either direction. */
@@ -746,6 +748,11 @@ class ClientConnection {
         this.#resHeadBuf = copyOf(buf, start, end);
         return this.#checkHeadSize();
       }
+      const req = this.#req as RequestHead;
+      if (req.minor === 1 && req.method !== 'HEAD' && req.upgrade === undefined) {
+        const plain = scanPlainResponse(b, start, e);
+        if (plain !== undefined) return this.#plainResponse(plain, b, start, e, end);
+      }
       head = b.toString('latin1', start, e);
       rest = e + 4;
     } else {
@@ -832,6 +839,47 @@ class ClientConnection {
         this.#complete(bodyEnd < end);
         return -1;
       }
+    }
+    return end;
+  }
+
+  /**
+   * The fast path of {@link scanPlainResponse}: the head's bytes are copied as they came, minus
+   * the hop-by-hop lines, plus `x-halftone-upstream` (and `connection: close` when the client
+   * connection ends), followed by the body bytes of this read — one buffer, one write.
+   */
+  #plainResponse(plain: PlainResponse, b: Buffer, start: number, e: number, end: number): number {
+    const route = this.#route as Route;
+    this.#res = { status: plain.status, keepAlive: plain.keepAlive } as ResponseHead;
+    const length = plain.contentLength;
+    this.#resFraming = length === 0 ? NO_BODY : { kind: 'length', length };
+    this.#resLeft = length;
+    this.#resChunks = null;
+    this.#resStarted = true;
+    const extra = this.#keepAlive
+      ? `x-halftone-upstream: ${route.name}\r\n\r\n`
+      : `x-halftone-upstream: ${route.name}\r\nconnection: close\r\n\r\n`;
+    const headEnd = e + 2; // through the last field line's CRLF
+    const rest = e + 4;
+    const bodyEnd = rest + Math.min(length, end - rest);
+    const drop = plain.drop;
+    let headBytes = headEnd - start;
+    for (let k = 0; k < drop.length; k += 2) headBytes -= (drop[k + 1] as number) - (drop[k] as number);
+    const out = Buffer.allocUnsafe(headBytes + extra.length + (bodyEnd - rest));
+    let w = 0;
+    let from = start;
+    for (let k = 0; k < drop.length; k += 2) {
+      w += b.copy(out, w, from, drop[k] as number);
+      from = drop[k + 1] as number;
+    }
+    w += b.copy(out, w, from, headEnd);
+    w += out.write(extra, w, 'latin1');
+    if (bodyEnd > rest) b.copy(out, w, rest, bodyEnd);
+    if (!this.socket.write(out)) this.#pauseUpstream();
+    this.#resLeft -= bodyEnd - rest;
+    if (this.#resLeft === 0) {
+      this.#complete(bodyEnd < end);
+      return -1;
     }
     return end;
   }

@@ -7,6 +7,7 @@ import {
   parseRequestHead,
   parseResponseHead,
   responseFraming,
+  scanPlainResponse,
 } from './http1.js';
 
 const req = (head: string) => parseRequestHead(head);
@@ -209,5 +210,92 @@ describe('parseRequestHead under mutation (fuzz)', () => {
       expect(/[\r\n\u0000]/.test(r.values.join('')), head).toBe(false);
       if (r.framing.kind === 'chunked') expect(r.minor).toBe(1);
     }
+  });
+});
+
+describe('scanPlainResponse (the byte-level fast path)', () => {
+  const scan = (head: string) => {
+    const b = Buffer.from(head, 'latin1');
+    return scanPlainResponse(b, 0, b.length);
+  };
+  const kept = (head: string) => {
+    const r = scan(head);
+    if (r === undefined) return undefined;
+    const b = Buffer.from(`${head}\r\n`, 'latin1');
+    const parts: string[] = [];
+    let from = 0;
+    for (let k = 0; k < r.drop.length; k += 2) {
+      parts.push(b.toString('latin1', from, r.drop[k]));
+      from = r.drop[k + 1] as number;
+    }
+    parts.push(b.toString('latin1', from));
+    return parts.join('');
+  };
+
+  it('takes the usual answer and drops only hop-by-hop lines', () => {
+    const head = 'HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 1024\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nX-Halftone-Upstream: spoofed\r\nX-A: b';
+    expect(scan(head)).toMatchObject({ status: 200, contentLength: 1024, keepAlive: true });
+    expect(kept(head)).toBe('HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 1024\r\nX-A: b\r\n');
+    expect(scan('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close')).toMatchObject({ status: 404, contentLength: 0, keepAlive: false });
+    expect(kept('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close')).toBe('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n');
+  });
+
+  it.each([
+    ['HTTP/1.0', 'HTTP/1.0 200 OK\r\nContent-Length: 1'],
+    ['no length', 'HTTP/1.1 200 OK\r\nServer: x'],
+    ['chunked', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked'],
+    ['two lengths', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1'],
+    ['a signed length', 'HTTP/1.1 200 OK\r\nContent-Length: +1'],
+    ['a listed field', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: x-a'],
+    ['an interim status', 'HTTP/1.1 100 Continue'],
+    ['204', 'HTTP/1.1 204 No Content\r\nContent-Length: 0'],
+    ['obs-fold', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nX: a\r\n b'],
+    ['a bare LF', 'HTTP/1.1 200 OK\r\nContent-Length: 1\nX: a'],
+    ['a bare CR', 'HTTP/1.1 200 OK\r\nContent-Length: 1\rX: a'],
+    ['a NUL', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nX: a\u0000'],
+    ['a space before the colon', 'HTTP/1.1 200 OK\r\nContent-Length : 1'],
+    ['a four-digit status', 'HTTP/1.1 2000 OK\r\nContent-Length: 1'],
+    ['a line without a colon', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nnocolon'],
+    ['an upgrade field', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nUpgrade: h2c'],
+  ])('leaves %s to the full parser', (_n, head) => {
+    expect(scan(head)).toBeUndefined();
+  });
+
+  it('agrees with the full parser on every head it takes (10,000 mutants)', () => {
+    let x = 77;
+    const next = () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) / 0x1_0000_0000;
+    };
+    const base = 'HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 12\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nX-Id: 42';
+    const alphabet = ' \t\r\n:,0123456789-/aAcCkK\u0000\u007f';
+    let taken = 0;
+    for (let n = 0; n < 10_000; n++) {
+      const chars = [...base];
+      const edits = 1 + Math.floor(next() * 3);
+      for (let e = 0; e < edits; e++) {
+        const i = Math.floor(next() * (chars.length + 1));
+        const op = next();
+        const c = alphabet[Math.floor(next() * alphabet.length)] as string;
+        if (op < 0.4) chars.splice(i, 1, c);
+        else if (op < 0.7) chars.splice(i, 0, c);
+        else chars.splice(i, 1);
+      }
+      const head = chars.join('');
+      const fast = scan(head);
+      if (fast === undefined) continue;
+      taken++;
+      const full = parseResponseHead(head);
+      expect('names' in full, head).toBe(true);
+      const r = full as ResponseHead;
+      expect([r.status, r.contentLength, r.keepAlive, r.chunked], head).toEqual([fast.status, fast.contentLength, fast.keepAlive, false]);
+      // The kept lines are exactly the full parser's non-hop-by-hop lines.
+      const hop = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authenticate', 'proxy-authorization', 'x-halftone-upstream']);
+      const expected = r.names.map((name, i) => (hop.has(name) ? undefined : `${r.lines[i]}\r\n`)).filter((l) => l !== undefined).join('');
+      expect(kept(head)?.slice(head.indexOf('\r\n') + 2), head).toBe(expected);
+    }
+    expect(taken).toBeGreaterThan(1_000);
   });
 });

@@ -571,3 +571,124 @@ export const REASONS: Readonly<Record<number, string>> = {
   504: 'Gateway Timeout',
   505: 'HTTP Version Not Supported',
 };
+
+/** A response head read straight from bytes by {@link scanPlainResponse}. */
+export interface PlainResponse {
+  readonly status: number;
+  /** Content-Length (the only framing the fast path takes). */
+  readonly contentLength: number;
+  readonly keepAlive: boolean;
+  /** Byte ranges `[from, to)` of the head lines to leave out (hop-by-hop fields), in order. */
+  readonly drop: readonly number[];
+}
+
+/** Lower-case ASCII of a byte (for case-insensitive name checks). */
+function lower(b: number): number {
+  return b >= 65 && b <= 90 ? b + 32 : b;
+}
+
+function nameIs(buf: Uint8Array, at: number, len: number, name: string): boolean {
+  if (len !== name.length) return false;
+  for (let i = 0; i < len; i++) if (lower(buf[at + i] as number) !== name.charCodeAt(i)) return false;
+  return true;
+}
+
+/** Byte-level tchar table (RFC 9110 §5.6.2). */
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
+for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
+
+/**
+ * The fast path for the usual upstream answer — `HTTP/1.1`, a final status, a `Content-Length`,
+ * no `Transfer-Encoding`, `Connection` absent or `keep-alive`/`close` — read directly from the
+ * bytes `buf[start, end)` (the head without its final CRLFCRLF), with no strings built. Returns
+ * undefined for anything else, and for anything malformed: the caller then takes the full parser
+ * ({@link parseResponseHead}), which also produces the error. The same strictness applies: no
+ * control characters, no bare CR or LF, no obs-fold, token field names, one valid length.
+ */
+export function scanPlainResponse(buf: Uint8Array, start: number, end: number): PlainResponse | undefined {
+  // "HTTP/1.1 ddd"
+  if (end - start < 12) return undefined;
+  if (
+    buf[start] !== 72 || buf[start + 1] !== 84 || buf[start + 2] !== 84 || buf[start + 3] !== 80 ||
+    buf[start + 4] !== 47 || buf[start + 5] !== 49 || buf[start + 6] !== 46 || buf[start + 7] !== 49 ||
+    buf[start + 8] !== 32
+  ) {
+    return undefined;
+  }
+  const d0 = (buf[start + 9] as number) - 48;
+  const d1 = (buf[start + 10] as number) - 48;
+  const d2 = (buf[start + 11] as number) - 48;
+  if (!(d0 >= 2 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9)) return undefined;
+  const status = d0 * 100 + d1 * 10 + d2;
+  if (status === 204 || status === 304) return undefined;
+  if (end > start + 12 && buf[start + 12] !== 32) return undefined; // "HTTP/1.1 2000"
+  let contentLength = -1;
+  let keepAlive = true;
+  const drop: number[] = [];
+  let i = start + 12;
+  let lineStart = -1;
+  let colon = -1;
+  // Walk the bytes once: validate characters, split lines, look at the names that matter.
+  for (; i <= end; i++) {
+    const c = i === end ? 13 : (buf[i] as number);
+    if (c === 13) {
+      if (i < end && buf[i + 1] !== 10) return undefined; // bare CR
+      if (lineStart >= 0) {
+        if (colon < 0) return undefined;
+        const nameLen = colon - lineStart;
+        if (nameLen === 0) return undefined;
+        for (let k = lineStart; k < colon; k++) if (TCHAR[buf[k] as number] === 0) return undefined;
+        const first = lower(buf[lineStart] as number);
+        // Value without surrounding whitespace.
+        let vs = colon + 1;
+        let ve = i;
+        while (vs < ve && (buf[vs] === 32 || buf[vs] === 9)) vs++;
+        while (ve > vs && (buf[ve - 1] === 32 || buf[ve - 1] === 9)) ve--;
+        if (first === 99 && nameIs(buf, lineStart, nameLen, 'content-length')) {
+          if (contentLength >= 0 || ve === vs || ve - vs > 15) return undefined;
+          let n = 0;
+          for (let k = vs; k < ve; k++) {
+            const d = (buf[k] as number) - 48;
+            if (d < 0 || d > 9) return undefined;
+            n = n * 10 + d;
+          }
+          contentLength = n;
+        } else if (first === 99 && nameIs(buf, lineStart, nameLen, 'connection')) {
+          if (nameIs(buf, vs, ve - vs, 'close')) keepAlive = false;
+          else if (!nameIs(buf, vs, ve - vs, 'keep-alive')) return undefined; // a listed field: full parser
+          drop.push(lineStart, i + 2);
+        } else if (
+          (first === 116 && (nameIs(buf, lineStart, nameLen, 'transfer-encoding') || nameIs(buf, lineStart, nameLen, 'te') || nameIs(buf, lineStart, nameLen, 'trailer'))) ||
+          (first === 117 && nameIs(buf, lineStart, nameLen, 'upgrade'))
+        ) {
+          return undefined;
+        } else if (
+          (first === 107 && nameIs(buf, lineStart, nameLen, 'keep-alive')) ||
+          (first === 112 &&
+            (nameIs(buf, lineStart, nameLen, 'proxy-connection') ||
+              nameIs(buf, lineStart, nameLen, 'proxy-authenticate') ||
+              nameIs(buf, lineStart, nameLen, 'proxy-authorization'))) ||
+          (first === 120 && nameIs(buf, lineStart, nameLen, 'x-halftone-upstream'))
+        ) {
+          drop.push(lineStart, i + 2);
+        }
+      }
+      i++; // the LF
+      lineStart = i + 1;
+      colon = -1;
+      if (lineStart < end) {
+        const f = buf[lineStart] as number;
+        if (f === 32 || f === 9) return undefined; // obs-fold
+      }
+      continue;
+    }
+    if (c === 10) return undefined; // bare LF
+    if (c < 32 ? c !== 9 : c === 127) return undefined;
+    if (c === 58 && colon < 0 && lineStart >= 0) colon = i;
+  }
+  if (contentLength < 0) return undefined;
+  return { status, contentLength, keepAlive, drop };
+}
