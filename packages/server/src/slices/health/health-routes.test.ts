@@ -60,7 +60,9 @@ describe('health admin routes', () => {
       payload: { platform: 'android', appVersion: '8.3.0', deviceId: device, modules: [{ name: 'home', version }] },
     });
     expect(res.statusCode, res.body).toBe(200);
-    return (res.json().modules as { name: string; action: string; fallbackUrl?: string }[])[0];
+    const first = (res.json().modules as { name: string; action: string; fallbackUrl?: string }[])[0];
+    if (first === undefined) throw new Error(`no module in the check answer: ${res.body}`);
+    return first;
   };
 
   it('GET/PUT /admin/v1/clock: forward only, ISO times, admin token', async () => {
