@@ -1,13 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import parseRange from 'range-parser';
 import type { BlobReader } from '../../platform/blob/blob-store.js';
-import {
-  authClientKeyInvalid,
-  authClientKeyMissing,
-  blobNotFound,
-  rangeNotSatisfiable,
-} from '../../platform/errors/platform-errors.js';
+import { blobNotFound, rangeNotSatisfiable } from '../../platform/errors/platform-errors.js';
 import type { ReleaseIndex } from '../releases/release-index.js';
+import { clientKeyHook } from './client-key.js';
 import type { ClientService } from './client-service.js';
 import { CheckBody, CheckResponse, ReportBody, ReportResponse } from './client-schemas.js';
 
@@ -17,13 +13,6 @@ export interface ClientRoutesDeps {
   readonly blobs: BlobReader;
   /** Base URL devices download from; `undefined` = the URL the device reached us on. */
   readonly publicUrl: string | undefined;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The app of the client key (set by the client API's key check). */
-    halftoneAppId: string;
-  }
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -37,15 +26,7 @@ export async function clientRoutes(app: FastifyInstance, deps: ClientRoutesDeps)
   const baseUrl = (req: FastifyRequest): string =>
     deps.publicUrl ?? `${req.protocol}://${req.host}`;
 
-  // Declared up front so every request object keeps one shape.
-  app.decorateRequest('halftoneAppId', '');
-  const requireClientKey = async (req: FastifyRequest): Promise<void> => {
-    const key = req.headers['x-halftone-key'];
-    if (typeof key !== 'string' || key === '') throw authClientKeyMissing();
-    const appId = deps.index.appIdForKey(key);
-    if (appId === undefined) throw authClientKeyInvalid();
-    req.halftoneAppId = appId;
-  };
+  const requireClientKey = clientKeyHook(app, deps.index);
 
   app.post(
     '/client/v1/check',

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { authClientKeyInvalid, authClientKeyMissing } from '../../platform/errors/platform-errors.js';
+import { clientKeyHook } from '../client/client-key.js';
 import { AppIdParam } from '../apps/app-routes.js';
 import type { ReleaseIndex } from '../releases/release-index.js';
 import { type DiagnosticCommand, effectiveState, expiredAt, stateHistory } from './diagnostic-command.js';
@@ -211,14 +211,7 @@ export async function diagnosticsClientRoutes(app: FastifyInstance, deps: Diagno
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
-  if (!app.hasRequestDecorator('halftoneAppId')) app.decorateRequest('halftoneAppId', '');
-  const requireClientKey = async (req: FastifyRequest): Promise<void> => {
-    const key = req.headers['x-halftone-key'];
-    if (typeof key !== 'string' || key === '') throw authClientKeyMissing();
-    const appId = deps.index.appIdForKey(key);
-    if (appId === undefined) throw authClientKeyInvalid();
-    req.halftoneAppId = appId;
-  };
+  const requireClientKey = clientKeyHook(app, deps.index);
 
   app.post(
     '/client/v1/diagnostics/:commandId',

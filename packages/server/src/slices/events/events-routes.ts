@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { authClientKeyInvalid, authClientKeyMissing } from '../../platform/errors/platform-errors.js';
+import { clientKeyHook } from '../client/client-key.js';
 import { AppIdParam } from '../apps/app-routes.js';
 import type { AppService } from '../apps/app-service.js';
 import type { ReleaseIndex } from '../releases/release-index.js';
@@ -62,14 +62,7 @@ export async function eventsClientRoutes(app: FastifyInstance, deps: EventsClien
     });
   });
 
-  if (!app.hasRequestDecorator('halftoneAppId')) app.decorateRequest('halftoneAppId', '');
-  const requireClientKey = async (req: FastifyRequest): Promise<void> => {
-    const key = req.headers['x-halftone-key'];
-    if (typeof key !== 'string' || key === '') throw authClientKeyMissing();
-    const appId = deps.index.appIdForKey(key);
-    if (appId === undefined) throw authClientKeyInvalid();
-    req.halftoneAppId = appId;
-  };
+  const requireClientKey = clientKeyHook(app, deps.index);
 
   app.post(
     '/client/v1/events',
