@@ -449,7 +449,7 @@ class ClientConnection {
   #start = 0;
   #up: Upstream | null = null;
   /** The request head as sent upstream, kept while the exchange may be replayed. */
-  #replay: Buffer | null = null;
+  #replay: string | null = null;
   #reqLeft = 0;
   #reqChunks: ChunkedScanner | null = null;
   #reqDone = true;
@@ -649,20 +649,26 @@ class ClientConnection {
       this.#writeProblem(GatewayNoUpstream());
       return;
     }
-    const head = Buffer.from(this.#proxy.upstreamHead(req, route.target, this.peer), 'latin1');
+    // Written as a latin1 string: Node encodes it straight into the write, no Buffer in between.
+    const head = this.#proxy.upstreamHead(req, route.target, this.peer);
     this.#replay = this.#reqDone && req.upgrade === undefined && IDEMPOTENT.has(req.method) ? head : null;
     const up = route.target.pool.take(this);
     this.#up = up;
-    let first: Buffer = head;
     if (!this.#reqDone && this.#buf !== null) {
       const buf = this.#buf;
       this.#buf = null;
       const used = this.#bodyBytes(buf, 0);
       if (used < 0) return;
       if (used < buf.length) this.#buf = buf.subarray(used);
-      first = Buffer.concat([head, buf.subarray(0, used)]);
+      // Head and the body bytes already read leave in one writev.
+      up.socket.cork();
+      up.socket.write(head, 'latin1');
+      const ok = up.socket.write(used === buf.length ? buf : buf.subarray(0, used));
+      up.socket.uncork();
+      if (!ok) this.#pauseClient();
+      return;
     }
-    if (!up.socket.write(first)) this.#pauseClient();
+    if (!up.socket.write(head, 'latin1')) this.#pauseClient();
   }
 
   /**
@@ -1002,7 +1008,7 @@ class ClientConnection {
       this.#replay = null;
       const fresh = route.target.pool.fresh(this);
       this.#up = fresh;
-      fresh.socket.write(head);
+      fresh.socket.write(head, 'latin1');
       return;
     }
     if (this.#resStarted) {
