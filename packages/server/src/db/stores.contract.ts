@@ -717,6 +717,7 @@ export function describeStoreContract(name: string, make: () => Promise<SqlDatab
         expect(await h.getPolicy('rel_1')).toEqual(policy('rel_1'));
         expect(await h.getPolicy('nope')).toBeNull();
         expect((await h.listActivePolicies()).map((p) => p.releaseId)).toEqual(['rel_1', 'rel_3']);
+        expect((await h.listHaltedPolicies()).map((p) => p.releaseId)).toEqual(['rel_2']);
         const verdict = { decision: 'hold' as const, stage: 'full', reason: 'r', gates: [], at: T0, stageIndex: 0, minutesInStage: 3, metricsAvailable: true, baseline: { module: 'home', version: '0.9.0' } };
         expect(await h.updatePolicy('rel_1', { stageIndex: 1, state: 'completed', lastVerdict: verdict, lastEvaluatedAt: T0 }, '2026-11-21T09:00:00.000Z')).toBe(true);
         expect(await h.getPolicy('rel_1')).toMatchObject({ stageIndex: 1, state: 'completed', lastVerdict: verdict, updatedAt: '2026-11-21T09:00:00.000Z' });

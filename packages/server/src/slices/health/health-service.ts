@@ -300,6 +300,13 @@ export class HealthService {
     if (!held) throw HealthEvaluatorBusy();
     const decisions: PassDecision[] = [];
     let evaluated = 0;
+    for (const p of await this.#d.store.listHaltedPolicies()) {
+      try {
+        await this.#rearmIfResumed(p, now);
+      } catch (err) {
+        this.#d.onError(err, `health re-arm of ${p.releaseId}`);
+      }
+    }
     for (const p of await this.#d.store.listActivePolicies()) {
       try {
         const d = await this.#evaluateOne(p, now);
@@ -460,6 +467,27 @@ export class HealthService {
         gates: verdict.gates,
       });
     }
+  }
+
+  /**
+   * A halted policy whose release a human resumed is judged again: back to `running` at the same
+   * stage, from a fresh window (what happened before the halt does not count for or against it).
+   */
+  async #rearmIfResumed(p: HealthPolicy, now: Date): Promise<void> {
+    let release: Release;
+    try {
+      release = await this.#d.releases.get(p.releaseId);
+    } catch {
+      return;
+    }
+    if (release.status !== 'active') return;
+    const at = now.toISOString();
+    await this.#d.store.updatePolicy(p.releaseId, { state: 'running', stageStartedAt: at }, at);
+    await this.#record(p, 'resumed', {
+      stage: resolveStage(p.template, p.stageIndex).name,
+      reason: 'the release was resumed by hand; this stage is judged again from a fresh window',
+      gates: [],
+    });
   }
 
   async #setState(p: HealthPolicy, state: HealthState, now: Date): Promise<void> {

@@ -72,6 +72,16 @@ export function createSqlHealthStore(db: Kysely<Database>): HealthStore {
       const r = await db.selectFrom('health_policies').selectAll().where('release_id', '=', releaseId).executeTakeFirst();
       return r === undefined ? null : toPolicy(r);
     },
+    async listHaltedPolicies() {
+      const rows = await db
+        .selectFrom('health_policies')
+        .selectAll()
+        .where('state', '=', 'halted')
+        .orderBy('created_at')
+        .orderBy('release_id')
+        .execute();
+      return rows.map(toPolicy);
+    },
     async listActivePolicies() {
       const rows = await db
         .selectFrom('health_policies')

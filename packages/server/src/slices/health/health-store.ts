@@ -49,7 +49,8 @@ export type PolicyChange = Partial<
 /**
  * Kinds of recorded decision: the verdicts (`advance`, `await_confirmation`, `halt`, `hold`), what
  * followed from them (`rollback`, `completed`), a human's `confirmed`, `stopped` (the release was
- * rolled back or removed from under the policy), a `breaker` action and a `feedback_alert`.
+ * rolled back or removed from under the policy), `resumed` (a human resumed a halted release, the
+ * policy judges it again from a fresh window), a `breaker` action and a `feedback_alert`.
  */
 export type DecisionKind =
   | 'advance'
@@ -60,6 +61,7 @@ export type DecisionKind =
   | 'completed'
   | 'confirmed'
   | 'stopped'
+  | 'resumed'
   | 'breaker'
   | 'feedback_alert';
 
@@ -115,6 +117,8 @@ export interface HealthStore {
   getPolicy(releaseId: string): Promise<HealthPolicy | null>;
   /** Policies whose state is `running` or `awaiting_confirmation`, oldest first. */
   listActivePolicies(): Promise<HealthPolicy[]>;
+  /** Policies in state `halted` (re-armed when a human resumes their release). */
+  listHaltedPolicies(): Promise<HealthPolicy[]>;
   /** Applies the change; false when the release has no policy. */
   updatePolicy(releaseId: string, change: PolicyChange, updatedAt: string): Promise<boolean>;
   /** Inserts a decision; false when one with the same (release, kind, subjectKey) exists. */

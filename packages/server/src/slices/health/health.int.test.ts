@@ -126,7 +126,7 @@ describe('health gates end to end (manual clock, real events, webhooks)', () => 
     }
     return crashed - crashesLeft;
   };
-  const setUp = async () => {
+  const setUp = async (onFailure?: 'halt' | 'rollback') => {
     await publish('1.0.0');
     const base = (await admin('POST', '/admin/v1/apps/demo/releases', { module: 'home', version: '1.0.0', percent: 100 })).json() as { id: string };
     expect((await admin('POST', `/admin/v1/releases/${base.id}/advance`)).statusCode).toBe(200);
@@ -134,7 +134,7 @@ describe('health gates end to end (manual clock, real events, webhooks)', () => 
     const res = await admin('POST', '/admin/v1/apps/demo/releases', {
       module: 'home',
       version: '1.1.0',
-      health: { template: TINY },
+      health: onFailure === undefined ? { template: TINY } : { template: TINY, onFailure },
     });
     expect(res.statusCode, res.body).toBe(201);
     const rel = res.json() as { id: string; stage: string; percent: number };
@@ -194,6 +194,28 @@ describe('health gates end to end (manual clock, real events, webhooks)', () => 
     expect(ceiling).toMatchObject({ status: 'fail', numbers: { sessions: 1000, events: 30, observed: 0.03, threshold: 0.0109 } });
     expect((await evaluate()).evaluated).toBe(0);
     await waitFor(() => received.some((r) => JSON.parse(r.body).kind === 'rollback'));
+  });
+
+  it('halts (onFailure halt) without rolling back; resuming by hand re-arms the policy from a fresh window', async () => {
+    const id = await setUp('halt');
+    await traffic('1.0.0', 30, 40, 2, T0 + MIN);
+    await traffic('1.1.0', 40, 25, 30, T0 + MIN);
+    await setClock(T0 + 2 * MIN);
+    expect((await evaluate()).decisions[0]).toMatchObject({ decision: 'halt', state: 'halted' });
+    expect((await admin('GET', `/admin/v1/releases/${id}`)).json().status).toBe('halted');
+    // Still halted by the release: the policy stays halted and nothing is evaluated.
+    await setClock(T0 + 3 * MIN);
+    expect((await evaluate()).evaluated).toBe(0);
+    expect((await admin('GET', `/admin/v1/releases/${id}/health`)).json().state).toBe('halted');
+
+    expect((await admin('POST', `/admin/v1/releases/${id}/resume`)).statusCode).toBe(200);
+    await setClock(T0 + 4 * MIN);
+    const pass = await evaluate();
+    // Re-armed, then judged on the fresh window (empty): hold, not a second halt.
+    expect(pass.decisions[0]).toMatchObject({ releaseId: id, decision: 'hold', state: 'running' });
+    const health = (await admin('GET', `/admin/v1/releases/${id}/health`)).json();
+    expect(health).toMatchObject({ state: 'running', stageStartedAt: new Date(T0 + 4 * MIN).toISOString() });
+    expect(health.decisions.map((d: { kind: string }) => d.kind).slice(0, 3)).toEqual(['hold', 'resumed', 'halt']);
   });
 
   it('holds a release with too little traffic, recording the hold once', async () => {
