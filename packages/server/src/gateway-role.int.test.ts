@@ -1,13 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeHalftone, type Halftone } from './compose.js';
 import { loadConfig } from './platform/config/load-config.js';
+import { createScaleOutEnvironment, type ScaleOutEnvironment } from './platform/sql/test-databases.test-helpers.js';
 import { type RunningGateway, serveGateway } from './serve.js';
 
 const pgUrl = process.env.HALFTONE_TEST_PG_URL;
@@ -54,8 +50,7 @@ async function routedWithin(gatewayUrl: string, uid: string, expected: string): 
 describe.skipIf(!pgUrl || !redisUrl)(
   'role gateway in its own process, policies from an api process over PostgreSQL + Redis (needs HALFTONE_TEST_PG_URL and HALFTONE_TEST_REDIS_URL)',
   () => {
-    const dbName = `ht_test_${randomBytes(6).toString('hex')}`;
-    let dataDir: string;
+    let so: ScaleOutEnvironment | undefined;
     let api: Halftone;
     let gw: RunningGateway;
     const upstreams: Server[] = [];
@@ -63,21 +58,8 @@ describe.skipIf(!pgUrl || !redisUrl)(
       api.api.inject({ method, url, headers: { authorization: `Bearer ${TOKEN}` }, ...(payload === undefined ? {} : { payload }) });
 
     beforeAll(async () => {
-      const client = new pg.Client({ connectionString: pgUrl });
-      await client.connect();
-      await client.query(`CREATE DATABASE "${dbName}"`);
-      await client.end();
-      const dbUrl = new URL(pgUrl as string);
-      dbUrl.pathname = `/${dbName}`;
-      dataDir = await mkdtemp(join(tmpdir(), 'halftone-gwrole-'));
-      const env = {
-        HALFTONE_DB_URL: dbUrl.toString(),
-        HALFTONE_BUS_URL: redisUrl as string,
-        HALFTONE_BLOB_URL: `file:${join(dataDir, 'blobs')}`,
-        HALFTONE_ADMIN_TOKEN: TOKEN,
-        HALFTONE_LOG_LEVEL: 'silent',
-        HALFTONE_DELTA_WORKERS: '0',
-      };
+      so = await createScaleOutEnvironment({ pgUrl: pgUrl as string, redisUrl: redisUrl as string, token: TOKEN, prefix: 'halftone-gwrole-', extra: { HALFTONE_DELTA_WORKERS: '0' } });
+      const env = so.env;
       const stable = await upstream('stable');
       const beta = await upstream('beta');
       upstreams.push(stable.server, beta.server);
@@ -98,11 +80,7 @@ describe.skipIf(!pgUrl || !redisUrl)(
       await gw?.close();
       await api?.close();
       for (const s of upstreams) await new Promise((r) => s.close(r));
-      const client = new pg.Client({ connectionString: pgUrl });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-      await client.end();
-      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+      await so?.cleanup();
     });
 
     it('a policy created, bound and changed through the api process is honoured by the gateway within 1 s', async () => {

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { createSqlDatabase, type SqlDatabase } from './sql-database.js';
 
@@ -82,4 +85,54 @@ export function sqlDatabaseTargets(): SqlDatabaseTarget[] {
     targets.push({ name: 'postgres', create: () => createTestPostgresDatabase(pgUrl) });
   }
   return targets;
+}
+
+/** What a scale-out test (several processes on one PostgreSQL database and one Redis bus) shares. */
+export interface ScaleOutEnvironment {
+  /** `HALFTONE_*` variables for `loadConfig({ env })`: database, bus, file blobs, token, silent log. */
+  readonly env: Readonly<Record<string, string>>;
+  /** The temporary data directory (blobs live under it). */
+  readonly dataDir: string;
+  /** Drops the database and removes the data directory. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A fresh PostgreSQL database and data directory for tests that compose several Halftone
+ * processes against the same PostgreSQL + Redis (the int tests of the scale-out paths).
+ *
+ * @example
+ * const so = await createScaleOutEnvironment({ pgUrl, redisUrl, token: TOKEN, prefix: 'halftone-scale-' });
+ * const a = await composeHalftone(loadConfig({ env: so.env }));
+ * // … afterAll: await so.cleanup();
+ */
+export async function createScaleOutEnvironment(opts: {
+  readonly pgUrl: string;
+  readonly redisUrl: string;
+  readonly token: string;
+  /** Prefix of the temporary directory's name. */
+  readonly prefix: string;
+  /** More variables (they win over the defaults above). */
+  readonly extra?: Readonly<Record<string, string>>;
+}): Promise<ScaleOutEnvironment> {
+  const name = `ht_test_${randomBytes(6).toString('hex')}`;
+  await withAdminClient(opts.pgUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
+  const dbUrl = new URL(opts.pgUrl);
+  dbUrl.pathname = `/${name}`;
+  const dataDir = await mkdtemp(join(tmpdir(), opts.prefix));
+  return {
+    dataDir,
+    env: {
+      HALFTONE_DB_URL: dbUrl.toString(),
+      HALFTONE_BUS_URL: opts.redisUrl,
+      HALFTONE_BLOB_URL: `file:${join(dataDir, 'blobs')}`,
+      HALFTONE_ADMIN_TOKEN: opts.token,
+      HALFTONE_LOG_LEVEL: 'silent',
+      ...opts.extra,
+    },
+    async cleanup() {
+      await withAdminClient(opts.pgUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }

@@ -2,15 +2,11 @@
 // change made through one is delivered by the other at once (its compiled environment dropped on
 // the bus), its event streams hear `refetchEvaluation`, and a test key created on one is known to
 // the other.
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { EventSource } from 'eventsource';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeHalftone, type Halftone } from '../../compose.js';
 import { loadConfig } from '../../platform/config/load-config.js';
+import { createScaleOutEnvironment, type ScaleOutEnvironment } from '../../platform/sql/test-databases.test-helpers.js';
 
 const pgUrl = process.env.HALFTONE_TEST_PG_URL;
 const redisUrl = process.env.HALFTONE_TEST_REDIS_URL;
@@ -27,8 +23,7 @@ async function eventually(fn: () => Promise<boolean>): Promise<boolean> {
 }
 
 describe.skipIf(!pgUrl || !redisUrl)('config across two processes (needs HALFTONE_TEST_PG_URL and HALFTONE_TEST_REDIS_URL)', () => {
-  const dbName = `ht_test_${randomBytes(6).toString('hex')}`;
-  let dataDir: string;
+  let so: ScaleOutEnvironment | undefined;
   let a: Halftone;
   let b: Halftone;
   let prodKey: string;
@@ -39,21 +34,8 @@ describe.skipIf(!pgUrl || !redisUrl)('config across two processes (needs HALFTON
     ).json() as { values?: Record<string, unknown> };
 
   beforeAll(async () => {
-    const client = new pg.Client({ connectionString: pgUrl });
-    await client.connect();
-    await client.query(`CREATE DATABASE "${dbName}"`);
-    await client.end();
-    const dbUrl = new URL(pgUrl as string);
-    dbUrl.pathname = `/${dbName}`;
-    dataDir = await mkdtemp(join(tmpdir(), 'halftone-config-int-'));
-    const env = {
-      HALFTONE_DB_URL: dbUrl.toString(),
-      HALFTONE_BUS_URL: redisUrl as string,
-      HALFTONE_BLOB_URL: `file:${join(dataDir, 'blobs')}`,
-      HALFTONE_ADMIN_TOKEN: TOKEN,
-      HALFTONE_LOG_LEVEL: 'silent',
-      HALFTONE_DELTA_WORKERS: '0',
-    };
+    so = await createScaleOutEnvironment({ pgUrl: pgUrl as string, redisUrl: redisUrl as string, token: TOKEN, prefix: 'halftone-config-int-', extra: { HALFTONE_DELTA_WORKERS: '0' } });
+    const env = so.env;
     a = await composeHalftone(loadConfig({ env }));
     b = await composeHalftone(loadConfig({ env }));
     const created = await a.api.inject({ method: 'POST', url: '/admin/v1/apps', headers: auth, payload: { id: 'demo', platforms: ['android'] } });
@@ -62,11 +44,7 @@ describe.skipIf(!pgUrl || !redisUrl)('config across two processes (needs HALFTON
   afterAll(async () => {
     await a?.close();
     await b?.close();
-    const client = new pg.Client({ connectionString: pgUrl });
-    await client.connect();
-    await client.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-    await client.end();
-    await rm(dataDir, { recursive: true, force: true });
+    await so?.cleanup();
   });
 
   it('a change on one process is served by the other and pushed to its event streams', async () => {

@@ -1,11 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeHalftone, type Halftone } from '../../compose.js';
 import { loadConfig } from '../../platform/config/load-config.js';
+import { createScaleOutEnvironment, type ScaleOutEnvironment } from '../../platform/sql/test-databases.test-helpers.js';
 import { diagnosticsBlobUrl } from './create-diagnostics-slice.js';
 
 const pgUrl = process.env.HALFTONE_TEST_PG_URL;
@@ -34,40 +30,21 @@ describe('diagnosticsBlobUrl', () => {
 describe.skipIf(!pgUrl || !redisUrl)(
   'diagnostics across two server processes on one PostgreSQL database and one Redis bus (needs HALFTONE_TEST_PG_URL and HALFTONE_TEST_REDIS_URL)',
   () => {
-    const dbName = `ht_test_${randomBytes(6).toString('hex')}`;
-    let dataDir: string;
+    let so: ScaleOutEnvironment | undefined;
     let a: Halftone;
     let b: Halftone;
     let key: string;
 
     beforeAll(async () => {
-      const client = new pg.Client({ connectionString: pgUrl });
-      await client.connect();
-      await client.query(`CREATE DATABASE "${dbName}"`);
-      await client.end();
-      const dbUrl = new URL(pgUrl as string);
-      dbUrl.pathname = `/${dbName}`;
-      dataDir = await mkdtemp(join(tmpdir(), 'halftone-diag-int-'));
-      const env = {
-        HALFTONE_DB_URL: dbUrl.toString(),
-        HALFTONE_BUS_URL: redisUrl as string,
-        HALFTONE_DATA_DIR: dataDir,
-        HALFTONE_BLOB_URL: `file:${join(dataDir, 'blobs')}`,
-        HALFTONE_ADMIN_TOKEN: TOKEN,
-        HALFTONE_LOG_LEVEL: 'silent',
-        HALFTONE_DELTA_WORKERS: '0',
-      };
+      so = await createScaleOutEnvironment({ pgUrl: pgUrl as string, redisUrl: redisUrl as string, token: TOKEN, prefix: 'halftone-diag-int-', extra: { HALFTONE_DELTA_WORKERS: '0' } });
+      const env = so.env;
       a = await composeHalftone(loadConfig({ env }));
       b = await composeHalftone(loadConfig({ env }));
     });
     afterAll(async () => {
       await a?.close();
       await b?.close();
-      const client = new pg.Client({ connectionString: pgUrl });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-      await client.end();
-      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+      await so?.cleanup();
     });
 
     const commandsFor = async (node: Halftone, deviceId: string) => {
