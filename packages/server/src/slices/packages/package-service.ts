@@ -94,6 +94,26 @@ export class PackageService {
     }
   }
 
+  /**
+   * Streams an upload into the blob store's staging area (size-limited) and inspects it (path
+   * traversal, bombs, entry count); a refused archive is discarded before the error is thrown.
+   */
+  async #stageAndInspect(source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream) {
+    const { limits } = this.#deps.config;
+    const staged = await this.#deps.blobs.stage(source, { maxBytes: limits.uploadMaxBytes });
+    try {
+      const manifest = await inspectArchive(staged.path, {
+        maxUncompressedBytes: limits.archiveMaxUncompressedBytes,
+        maxEntries: limits.archiveMaxEntries,
+        maxRatio: limits.archiveMaxRatio,
+      });
+      return { staged, manifest };
+    } catch (err) {
+      await staged.discard();
+      throw err;
+    }
+  }
+
   /** Publishes an archive (zip) or a raw single-file package from a byte stream. */
   async publishUpload(
     appId: string,
@@ -101,19 +121,7 @@ export class PackageService {
     source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
   ): Promise<Package> {
     await this.preflight(appId, meta);
-    const { limits } = this.#deps.config;
-    const staged = await this.#deps.blobs.stage(source, { maxBytes: limits.uploadMaxBytes });
-    let manifest: Awaited<ReturnType<typeof inspectArchive>>;
-    try {
-      manifest = await inspectArchive(staged.path, {
-        maxUncompressedBytes: limits.archiveMaxUncompressedBytes,
-        maxEntries: limits.archiveMaxEntries,
-        maxRatio: limits.archiveMaxRatio,
-      });
-    } catch (err) {
-      await staged.discard();
-      throw err;
-    }
+    const { staged, manifest } = await this.#stageAndInspect(source);
     await staged.commit();
     // A blob committed but never recorded (a crash right here, or a lost race on the version)
     // is unreachable garbage, never a half package.
@@ -138,19 +146,7 @@ export class PackageService {
     source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
   ): Promise<StagedPackage> {
     await this.#deps.apps.getApp(appId);
-    const { limits } = this.#deps.config;
-    const staged = await this.#deps.blobs.stage(source, { maxBytes: limits.uploadMaxBytes });
-    let manifest: Awaited<ReturnType<typeof inspectArchive>>;
-    try {
-      manifest = await inspectArchive(staged.path, {
-        maxUncompressedBytes: limits.archiveMaxUncompressedBytes,
-        maxEntries: limits.archiveMaxEntries,
-        maxRatio: limits.archiveMaxRatio,
-      });
-    } catch (err) {
-      await staged.discard();
-      throw err;
-    }
+    const { staged, manifest } = await this.#stageAndInspect(source);
     return {
       contentHash: manifest.contentHash,
       format: manifest.format,
