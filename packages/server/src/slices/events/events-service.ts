@@ -19,6 +19,7 @@ import type {
   RollupCounters,
   RollupGroup,
 } from './events-store.js';
+import { zeroCounters } from './events-store.js';
 import { type RateCategory, RateLimiter } from './rate-limiter.js';
 import type { ReleaseAttribution, ReleaseLookup } from './release-attribution.js';
 
@@ -214,25 +215,6 @@ function healthCounts(c: RollupCounters): HealthCounts {
 
 function sumInto(into: RollupCounters, g: RollupCounters): void {
   for (const k of Object.keys(into) as (keyof RollupCounters)[]) into[k] += g[k];
-}
-
-function emptyCounters(): RollupCounters {
-  return {
-    sessionsStarted: 0,
-    sessionsExited: 0,
-    sessionsCrashed: 0,
-    sessionsAbnormal: 0,
-    crashes: 0,
-    anrs: 0,
-    installsOk: 0,
-    installsFailed: 0,
-    downloadsOk: 0,
-    downloadsFailed: 0,
-    pageViews: 0,
-    customEvents: 0,
-    feedbacks: 0,
-    dropped: 0,
-  };
 }
 
 /**
@@ -436,13 +418,13 @@ export class EventsService {
       this.#d.store.distinctDevices(cq),
       this.#d.store.topCrashGroups(cq, q.topCrashGroups ?? 10),
     ]);
-    const total = emptyCounters();
+    const total = zeroCounters();
     const byModel = new Map<string, RollupCounters>();
     const byStage = new Map<string, RollupCounters>();
     const add = (m: Map<string, RollupCounters>, key: string, g: RollupGroup) => {
       let c = m.get(key);
       if (c === undefined) {
-        c = emptyCounters();
+        c = zeroCounters();
         m.set(key, c);
       }
       sumInto(c, g);
