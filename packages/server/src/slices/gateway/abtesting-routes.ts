@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AbTestingAdmin } from './abtesting-admin.js';
+import { isLoopback } from './gateway-proxy.js';
 
 export interface AbTestingRoutesDeps {
   readonly admin: AbTestingAdmin;
@@ -70,12 +71,6 @@ export async function abTestingRoutes(app: FastifyInstance, deps: AbTestingRoute
   app.all('/ab_admin/*', { schema }, handler);
   app.all('/admin/policy/:op', { schema }, handler);
   app.all('/admin/runtime/:op', { schema }, handler);
-}
-
-function isLoopback(addr: string | undefined): boolean {
-  if (addr === undefined) return false;
-  const a = addr.startsWith('::ffff:') ? addr.slice(7) : addr;
-  return a === '::1' || a.startsWith('127.');
 }
 
 const MAX_BODY = 1024 * 1024;

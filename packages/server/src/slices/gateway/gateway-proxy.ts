@@ -50,25 +50,6 @@ const DROP_REQUEST = new Set([...HOP_BY_HOP, 'host', 'x-forwarded-for', 'x-forwa
 /** Response fields the proxy drops: hop-by-hop ones and its own marker. */
 const DROP_RESPONSE = new Set([...HOP_BY_HOP, 'x-halftone-upstream']);
 
-/** The headers minus hop-by-hop ones and those listed in `Connection`. */
-export function endToEndHeaders(
-  headers: Record<string, string | string[] | undefined>,
-  drop: readonly string[] = [],
-): Record<string, string | string[]> {
-  const listed = new Set(drop);
-  const connection = headers.connection;
-  for (const v of Array.isArray(connection) ? connection : connection === undefined ? [] : [connection]) {
-    for (const name of v.split(',')) listed.add(name.trim().toLowerCase());
-  }
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    const lower = name.toLowerCase();
-    if (value === undefined || HOP_BY_HOP.has(lower) || listed.has(lower)) continue;
-    out[lower] = value;
-  }
-  return out;
-}
-
 function stripMapped(ip: string): string {
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
 }
@@ -810,11 +791,19 @@ class ClientConnection {
       this.#complete(rest < end);
       return -1;
     }
-    // Head and the first body bytes in one write.
-    let bodyEnd = rest;
-    if (framing.kind === 'length') bodyEnd = rest + Math.min(this.#resLeft, end - rest);
-    else if (framing.kind === 'close') bodyEnd = end;
-    else if (!this.#dechunk) {
+    // De-chunking writes the head alone; the data ranges follow through #responseBody.
+    if (this.#dechunk) {
+      this.socket.write(text, 'latin1');
+      return rest;
+    }
+    // Otherwise the head and the body bytes of this read leave in one write.
+    let bodyEnd = end;
+    let completed = false;
+    if (framing.kind === 'length') {
+      bodyEnd = rest + Math.min(this.#resLeft, end - rest);
+      this.#resLeft -= bodyEnd - rest;
+      completed = this.#resLeft === 0;
+    } else if (framing.kind === 'chunked') {
       const scanner = this.#resChunks as ChunkedScanner;
       const r2 = scanner.scan(buf, rest, end);
       if (r2 === -2) {
@@ -822,29 +811,17 @@ class ClientConnection {
         this.#upstreamBroken(new Error(`upstream: ${scanner.error ?? 'malformed chunked body'}`));
         return -1;
       }
-      bodyEnd = r2 === -1 ? end : r2;
-      const hl = Buffer.byteLength(text, 'latin1');
-      const out = Buffer.allocUnsafe(hl + bodyEnd - rest);
-      out.write(text, 0, 'latin1');
-      out.set(buf.subarray(rest, bodyEnd), hl);
-      if (!this.socket.write(out)) this.#pauseUpstream();
-      if (r2 >= 0) this.#complete(bodyEnd < end);
-      return r2 >= 0 ? -1 : end;
-    } else {
-      this.socket.write(text, 'latin1');
-      return rest;
+      if (r2 >= 0) bodyEnd = r2;
+      completed = r2 >= 0;
     }
     const hl = Buffer.byteLength(text, 'latin1');
     const out = Buffer.allocUnsafe(hl + bodyEnd - rest);
     out.write(text, 0, 'latin1');
     out.set(buf.subarray(rest, bodyEnd), hl);
     if (!this.socket.write(out)) this.#pauseUpstream();
-    if (framing.kind === 'length') {
-      this.#resLeft -= bodyEnd - rest;
-      if (this.#resLeft === 0) {
-        this.#complete(bodyEnd < end);
-        return -1;
-      }
+    if (completed) {
+      this.#complete(bodyEnd < end);
+      return -1;
     }
     return end;
   }

@@ -237,9 +237,8 @@ export function parseRequestHead(head: string, limits: ParseLimits = DEFAULT_LIM
   // request-line = method SP request-target SP HTTP-version, single spaces only.
   const sp1 = head.indexOf(' ');
   const sp2 = sp1 < 0 ? -1 : head.indexOf(' ', sp1 + 1);
-  if (sp1 <= 0 || sp2 < 0 || sp2 >= eol || head.indexOf(' ', sp2 + 1) !== -1 && head.indexOf(' ', sp2 + 1) < eol) {
-    return err(400, 'malformed request line');
-  }
+  const sp3 = sp2 < 0 ? -1 : head.indexOf(' ', sp2 + 1);
+  if (sp1 <= 0 || sp2 < 0 || sp2 >= eol || (sp3 !== -1 && sp3 < eol)) return err(400, 'malformed request line');
   const method = head.slice(0, sp1);
   const target = head.slice(sp1 + 1, sp2);
   const version = head.slice(sp2 + 1, eol);
