@@ -123,6 +123,37 @@ describe('gateway engine (HTTP/1.1 over real sockets)', { timeout: 30_000 }, () 
     expect(up.connections()).toBe(1);
   });
 
+  it('keeps bytes read ahead intact while other connections read (one shared read buffer)', async () => {
+    const up = await echoUpstream();
+    const gw = await gatewayTo(up.url);
+    // Connection A leaves bytes behind after each read: half a head, then a whole request plus
+    // the first bytes of a body plus a pipelined request. Between its writes, other connections
+    // read (into the same buffer) — bytes A's connection kept by reference would be overwritten.
+    const a = connect(gw.port, '127.0.0.1');
+    let textA = '';
+    a.on('data', (d: Buffer) => (textA += d.toString('latin1')));
+    await new Promise((r) => a.once('connect', r));
+    const waitFor = async (what: () => boolean) => {
+      for (let i = 0; i < 500 && !what(); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(what()).toBe(true);
+    };
+    const others = () =>
+      Promise.all(
+        Array.from({ length: 4 }, (_, i) => raw(gw.port, `GET /other-${i}-${'q'.repeat(300)} HTTP/1.1\r\nHost: zzzzzzzz\r\nX-Pad: ${'y'.repeat(400)}\r\n\r\n`, (t) => t.includes(':GET:'))),
+      );
+    a.write('GET /first HTTP/1.1\r\nHo');
+    await new Promise((r) => setTimeout(r, 30));
+    await others();
+    a.write('st: a\r\n\r\nPOST /second HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n01234');
+    await waitFor(() => textA.includes('/first:GET:'));
+    await others();
+    a.write('56789GET /third HTTP/1.1\r\nHost: a\r\n\r\n');
+    await waitFor(() => textA.includes('/third:GET:'));
+    a.destroy();
+    expect(textA).toContain('/second:POST:0123456789');
+    expect(count(textA, 'HTTP/1.1 200 OK')).toBe(3);
+  });
+
   it('reuses one upstream connection for sequential requests', async () => {
     const up = await echoUpstream();
     const gw = await gatewayTo(up.url);

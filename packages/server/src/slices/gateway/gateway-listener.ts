@@ -55,7 +55,8 @@ export async function listenGateway(opts: GatewayListenOptions): Promise<Gateway
       socket.resume();
     },
   );
-  const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, proxy.accept);
+  // Paused: the proxy moves each connection's handle to a socket that reads into a shared buffer.
+  const server: Server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, proxy.accept);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {

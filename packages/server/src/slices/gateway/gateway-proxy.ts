@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type Socket, connect as netConnect } from 'node:net';
+import { Socket, connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { type GatewayRequestFeatures, rawQueryArg, resolveClientIp } from '@halftone/core';
 import { toProblemDetails, PROBLEM_CONTENT_TYPE } from '../../platform/errors/error-handler.js';
 import type { HalftoneError } from '../../platform/errors/halftone-error.js';
 import { newId } from '../../platform/ids.js';
+import { CoarseClock } from './coarse-clock.js';
 import {
   GatewayBadRequest,
   GatewayHeadTooLarge,
@@ -230,6 +231,8 @@ const CRLFCRLF = Buffer.from('\r\n\r\n');
 /** One read buffer shared by every plain upstream socket: reads are handled synchronously, and
  * anything kept past the callback is copied out first. */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+/** The same for client connections (see {@link adoptWithReadBuffer}). */
+const CLIENT_READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 /** Methods whose requests (without a body) may be replayed on a new connection. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'PUT', 'TRACE']);
 
@@ -239,7 +242,7 @@ interface Upstream {
   /** Whether the connection has carried an exchange before (a reused one may have gone stale). */
   reused: boolean;
   owner: ClientConnection | null;
-  /** When it went back to the pool (`performance.now()`). */
+  /** When it went back to the pool (a tick of the proxy's clock). */
   idleSince: number;
 }
 
@@ -252,11 +255,13 @@ class UpstreamPool {
   readonly #maxIdle: number;
   readonly #idleMs: number;
   readonly #all = new Set<Upstream>();
-  readonly #timeoutMs: number;
-  #sweeper: NodeJS.Timeout | undefined;
+  readonly #clock: CoarseClock;
+  /** Inactivity limit of an exchange on this pool's connections (ms). */
+  readonly timeoutMs: number;
 
-  constructor(url: URL, maxIdle: number, idleMs: number, timeoutMs: number) {
-    this.#timeoutMs = timeoutMs;
+  constructor(url: URL, maxIdle: number, idleMs: number, timeoutMs: number, clock: CoarseClock) {
+    this.timeoutMs = timeoutMs;
+    this.#clock = clock;
     this.#secure = url.protocol === 'https:';
     this.#host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     this.#port = url.port === '' ? (this.#secure ? 443 : 80) : Number(url.port);
@@ -267,10 +272,10 @@ class UpstreamPool {
   /** An idle connection, or a new one (writes before it connects are queued by the socket). */
   take(owner: ClientConnection): Upstream {
     let up = this.#idle.pop();
-    if (up !== undefined && performance.now() - up.idleSince > this.#idleMs) {
+    if (up !== undefined && this.#clock.expired(up.idleSince, this.#idleMs)) {
       // Everything below it is older still.
       this.discard(up);
-      this.#sweep();
+      this.sweepIdle();
       up = undefined;
     }
     while (up !== undefined && up.socket.destroyed) up = this.#idle.pop();
@@ -293,23 +298,17 @@ class UpstreamPool {
       this.discard(up);
       return;
     }
-    up.idleSince = performance.now();
+    up.idleSince = this.#clock.tick;
     up.socket.resume();
     this.#idle.push(up);
-    this.#sweeper ??= setInterval(this.#sweep, Math.max(250, this.#idleMs / 2)).unref();
   }
 
   /** Closes idle connections older than the idle limit (the oldest are first in the stack). */
-  readonly #sweep = (): void => {
-    const limit = performance.now() - this.#idleMs;
+  sweepIdle(): void {
     let n = 0;
-    while (n < this.#idle.length && (this.#idle[n] as Upstream).idleSince < limit) n++;
+    while (n < this.#idle.length && this.#clock.expired((this.#idle[n] as Upstream).idleSince, this.#idleMs)) n++;
     if (n > 0) for (const up of this.#idle.splice(0, n)) this.discard(up);
-    if (this.#idle.length === 0 && this.#sweeper !== undefined) {
-      clearInterval(this.#sweeper);
-      this.#sweeper = undefined;
-    }
-  };
+  }
 
   discard(up: Upstream): void {
     up.owner = null;
@@ -339,9 +338,8 @@ class UpstreamPool {
       ? tlsConnect({ host: this.#host, port: this.#port, servername: this.#host })
       : netConnect({ host: this.#host, port: this.#port, noDelay: true, onread: { buffer: READ_BUFFER, callback: onRead } });
     up = { socket, pool: this, reused: false, owner: null, idleSince: 0 };
-    // Inactivity of an exchange (no byte either way for this long) → 504. Node re-arms it on
-    // every read and write; an idle pooled socket ignores it (the sweeper closes those).
-    socket.setTimeout(this.#timeoutMs);
+    // No socket timeout: the exchange's inactivity deadline is the client connection's (see
+    // ClientConnection.sweep), and idle pooled sockets are closed by sweepIdle.
     this.#all.add(up);
     if (this.#secure) {
       socket.on('data', (chunk: Buffer) => {
@@ -353,9 +351,6 @@ class UpstreamPool {
     socket.on('end', () => {
       if (up.owner === null) this.discard(up);
       else up.owner.upstreamEnd();
-    });
-    socket.on('timeout', () => {
-      if (up.owner !== null) up.owner.upstreamFailed(up, 'timeout', new Error('upstream timed out'));
     });
     socket.on('error', (err) => {
       if (up.owner !== null) up.owner.upstreamFailed(up, 'error', err);
@@ -369,8 +364,6 @@ class UpstreamPool {
   }
 
   close(): void {
-    if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
-    this.#sweeper = undefined;
     for (const up of [...this.#all]) {
       up.owner = null;
       up.socket.destroy();
@@ -399,6 +392,40 @@ const PHASE_ACTIVE = 1;
 const PHASE_TUNNEL = 2;
 const PHASE_CLOSED = 3;
 
+/**
+ * The accepted connection as a socket that reads into {@link CLIENT_READ_BUFFER} (Node's `onread`),
+ * or undefined when that is not possible. `net.Server` has no `onread` option, so the paused
+ * socket's handle is moved into a new `net.Socket` that has one: each read then lands in one
+ * shared buffer, handed to `callback` synchronously, instead of a fresh 64 KiB allocation per read
+ * passed through the stream machinery (~0.8 µs a request, bench/GATEWAY.md). This relies on
+ * `socket._handle`, which Node does not document; when it is not what is expected (another
+ * runtime, a socket already reading) the accepted socket is used as it is.
+ */
+function adoptWithReadBuffer(accepted: Socket, callback: (n: number, buf: Uint8Array) => boolean): Socket | undefined {
+  const s = accepted as Socket & { _handle?: { reading?: boolean; useUserBuffer?: unknown } | null };
+  const handle = s._handle;
+  // Only a handle that has never started reading (the listener's `pauseOnConnect`).
+  if (handle == null || typeof handle.useUserBuffer !== 'function' || handle.reading !== false || accepted.bytesRead !== 0) {
+    return undefined;
+  }
+  let adopted: Socket;
+  try {
+    adopted = new Socket({
+      handle,
+      readable: true,
+      writable: true,
+      allowHalfOpen: true,
+      onread: { buffer: CLIENT_READ_BUFFER, callback },
+    } as ConstructorParameters<typeof Socket>[0]);
+  } catch {
+    return undefined;
+  }
+  // The old object lets go of the handle; destroying it only settles the server's count.
+  s._handle = null;
+  accepted.destroy();
+  return adopted;
+}
+
 /** Copies `buf[start, end)` into a new Buffer (the source may be the shared read buffer). */
 function copyOf(buf: Uint8Array, start: number, end: number): Buffer {
   const out = Buffer.allocUnsafe(end - start);
@@ -418,9 +445,15 @@ class ClientConnection {
   #phase = PHASE_HEAD;
   /** Bytes read from the client and not consumed yet. */
   #buf: Buffer | null = null;
+  /** Whether `#buf` is a view of the shared read buffer (valid only during the read callback). */
+  #borrowed = false;
   /** Where the search for the end of the head resumes in `#buf`. */
   #scanFrom = 0;
-  #headStartedAt = 0;
+  // Ticks of the proxy's clock: the last client activity, the start of the head being read, and
+  // the last progress of the exchange in flight.
+  #active = 0;
+  #headTick = 0;
+  #upTick = 0;
   #clientEnded = false;
   #keepAlive = true;
 
@@ -446,26 +479,52 @@ class ClientConnection {
   #upstreamPaused = false;
   #clientPaused = false;
 
-  constructor(proxy: GatewayProxy, socket: Socket) {
+  /** `accepted` should be paused (the listener's `pauseOnConnect`); it is resumed here. */
+  constructor(proxy: GatewayProxy, accepted: Socket) {
     this.#proxy = proxy;
+    const adopted = adoptWithReadBuffer(accepted, this.#onRead);
+    const socket = adopted ?? accepted;
     this.socket = socket;
     this.peer = socket.remoteAddress;
+    this.#active = proxy.clock.tick;
     socket.setNoDelay(true);
-    socket.setTimeout(proxy.keepAliveTimeoutMs);
-    socket.on('data', this.#onData);
+    if (adopted === undefined) socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('drain', this.#onDrain);
-    socket.on('timeout', this.#onTimeout);
     socket.on('error', () => {});
     socket.on('close', this.#onClose);
+    socket.resume();
   }
 
+  /**
+   * A read into the shared buffer. An idle connection's request is handled straight from it (the
+   * usual case: a whole head, nothing else); whatever has to outlive this call is copied.
+   */
+  readonly #onRead = (n: number, shared: Uint8Array): boolean => {
+    this.#active = this.#proxy.clock.tick;
+    if (this.#phase === PHASE_HEAD && this.#buf === null) {
+      this.#headTick = this.#active;
+      this.#buf = Buffer.from(shared.buffer, shared.byteOffset, n);
+      this.#borrowed = true;
+      this.#nextHeads();
+      if (this.#borrowed) {
+        this.#borrowed = false;
+        if (this.#buf !== null) this.#buf = Buffer.from(this.#buf);
+      }
+      return true;
+    }
+    this.#onData(copyOf(shared, 0, n));
+    return true;
+  };
+
+  /** Bytes from the client, in a Buffer of their own. */
   readonly #onData = (chunk: Buffer): void => {
+    this.#active = this.#proxy.clock.tick;
     switch (this.#phase) {
       case PHASE_HEAD:
         if (this.#buf === null) {
           this.#buf = chunk;
-          this.#headStartedAt = performance.now();
+          this.#headTick = this.#active;
         } else {
           this.#buf = Buffer.concat([this.#buf, chunk]);
         }
@@ -494,6 +553,8 @@ class ClientConnection {
   };
 
   readonly #onDrain = (): void => {
+    // The client reads what it is sent: the exchange is making progress.
+    this.#active = this.#upTick = this.#proxy.clock.tick;
     if (this.#upstreamPaused && this.#up !== null) {
       this.#upstreamPaused = false;
       this.#up.socket.resume();
@@ -501,14 +562,34 @@ class ClientConnection {
   };
 
   /**
-   * The client socket's one inactivity timer (`keepAliveTimeoutMs`, re-armed by Node on every
-   * read and write, so the hot path sets no timers): an idle keep-alive connection, a head that
-   * stalls, or a closed exchange whose answer is not being read is destroyed; an exchange in
-   * flight is governed by the upstream timeout instead.
+   * The connection's inactivity deadlines, checked on every tick of the proxy's clock (no timer is
+   * set or re-armed per request): an idle keep-alive connection (`keepAliveTimeoutMs` since the
+   * last activity), a head that does not arrive whole within `headersTimeoutMs`, or a closed
+   * connection whose answer is not being read is destroyed; an exchange in flight gets 504 after
+   * its upstream's timeout without progress. A tunnel has no deadline.
    */
-  readonly #onTimeout = (): void => {
-    if (this.#phase !== PHASE_ACTIVE && this.#phase !== PHASE_TUNNEL) this.socket.destroy();
-  };
+  sweep(clock: CoarseClock): void {
+    const proxy = this.#proxy;
+    switch (this.#phase) {
+      case PHASE_HEAD:
+        if (
+          clock.expired(this.#active, proxy.keepAliveTimeoutMs) ||
+          (this.#buf !== null && clock.expired(this.#headTick, proxy.headersTimeoutMs))
+        ) {
+          this.socket.destroy();
+        }
+        break;
+      case PHASE_ACTIVE: {
+        const up = this.#up;
+        if (up !== null && clock.expired(this.#upTick, up.pool.timeoutMs)) this.upstreamFailed(up, 'timeout', new Error('upstream timed out'));
+        break;
+      }
+      case PHASE_CLOSED:
+        if (clock.expired(this.#active, proxy.keepAliveTimeoutMs)) this.socket.destroy();
+        break;
+      default:
+    }
+  }
 
   readonly #onClose = (): void => {
     const up = this.#up;
@@ -551,9 +632,8 @@ class ClientConnection {
         // (Leading empty lines count too: a stream of CRLFs is not a way around the limit.)
         if (buf.length > max) {
           this.#reject({ status: 431, reason: `the request head is larger than ${max} bytes` });
-        } else if (performance.now() - this.#headStartedAt > this.#proxy.headersTimeoutMs) {
-          this.socket.destroy();
         } else {
+          // (The headers timeout is enforced by sweep.)
           this.#scanFrom = Math.max(s, buf.length - 3);
         }
         return;
@@ -587,13 +667,12 @@ class ClientConnection {
     s.removeListener('data', this.#onData);
     s.removeListener('end', this.#onEnd);
     s.removeListener('drain', this.#onDrain);
-    s.removeListener('timeout', this.#onTimeout);
     s.removeListener('close', this.#onClose);
     s.removeAllListeners('error');
-    s.setTimeout(0);
     this.#proxy.forget(this);
     s.pause();
-    s.unshift(bytes);
+    s.unshift(this.#borrowed ? Buffer.from(bytes) : bytes);
+    this.#borrowed = false;
     this.#proxy.handoff(s);
   }
 
@@ -635,16 +714,19 @@ class ClientConnection {
     this.#replay = this.#reqDone && req.upgrade === undefined && IDEMPOTENT.has(req.method) ? head : null;
     const up = route.target.pool.take(this);
     this.#up = up;
+    this.#upTick = this.#proxy.clock.tick;
     if (!this.#reqDone && this.#buf !== null) {
       const buf = this.#buf;
       this.#buf = null;
       const used = this.#bodyBytes(buf, 0);
       if (used < 0) return;
       if (used < buf.length) this.#buf = buf.subarray(used);
-      // Head and the body bytes already read leave in one writev.
+      // Head and the body bytes already read leave in one writev (copied out of a shared buffer:
+      // the write may complete later).
+      const body = used === buf.length ? buf : buf.subarray(0, used);
       up.socket.cork();
       up.socket.write(head, 'latin1');
-      const ok = up.socket.write(used === buf.length ? buf : buf.subarray(0, used));
+      const ok = up.socket.write(this.#borrowed ? Buffer.from(body) : body);
       up.socket.uncork();
       if (!ok) this.#pauseClient();
       return;
@@ -679,6 +761,7 @@ class ClientConnection {
     if (used < 0) return chunk.length;
     const up = this.#up;
     if (up !== null && used > 0) {
+      this.#upTick = this.#proxy.clock.tick;
       const part = from === 0 && used === chunk.length ? chunk : chunk.subarray(from, from + used);
       if (!up.socket.write(part)) this.#pauseClient();
     }
@@ -709,6 +792,7 @@ class ClientConnection {
     }
     if (this.#phase !== PHASE_ACTIVE) return;
     this.#resBytes = true;
+    this.#upTick = this.#proxy.clock.tick;
     let s = start;
     while (s < end && this.#phase === PHASE_ACTIVE) {
       if (this.#res === undefined) {
@@ -943,8 +1027,6 @@ class ClientConnection {
     out += `connection: upgrade\r\nx-halftone-upstream: ${route.name}\r\n\r\n`;
     this.#phase = PHASE_TUNNEL;
     this.#replay = null;
-    this.socket.setTimeout(0);
-    this.#up?.socket.setTimeout(0);
     this.socket.write(out, 'latin1');
     if (rest < end) this.socket.write(copyOf(buf, rest, end));
     this.#proxy.observe(route, 101, this.#start);
@@ -985,6 +1067,7 @@ class ClientConnection {
       this.#replay = null;
       const fresh = route.target.pool.fresh(this);
       this.#up = fresh;
+      this.#upTick = this.#proxy.clock.tick;
       fresh.socket.write(head, 'latin1');
       return;
     }
@@ -1077,7 +1160,7 @@ class ClientConnection {
       return;
     }
     this.#phase = PHASE_HEAD;
-    this.#headStartedAt = performance.now();
+    this.#active = this.#headTick = this.#proxy.clock.tick;
     if (this.#buf !== null) this.#nextHeads();
     else this.#resumeClient();
   }
@@ -1123,6 +1206,8 @@ export class GatewayProxy {
   readonly keepAliveTimeoutMs: number;
   readonly headersTimeoutMs: number;
   readonly maxHeadBytes: number;
+  /** @internal The clock of every inactivity deadline (see ClientConnection.sweep). */
+  readonly clock: CoarseClock;
   closing = false;
 
   constructor(opts: GatewayProxyOptions) {
@@ -1136,7 +1221,15 @@ export class GatewayProxy {
     this.keepAliveTimeoutMs = opts.keepAliveTimeoutMs ?? 5_000;
     this.headersTimeoutMs = opts.headersTimeoutMs ?? 30_000;
     this.maxHeadBytes = opts.maxHeadBytes ?? 16 * 1024;
+    const shortest = Math.min(this.timeoutMs, this.keepAliveTimeoutMs, this.headersTimeoutMs, opts.upstreamIdleMs ?? 4_000);
+    this.clock = new CoarseClock(shortest, this.#sweep);
   }
+
+  /** Checks every connection's deadlines (one tick of the clock). */
+  readonly #sweep = (): void => {
+    for (const c of this.#clients) c.sweep(this.clock);
+    for (const p of this.#pools.values()) p.sweepIdle();
+  };
 
   /**
    * Where requests that are not proxied go: `isLocal(method, path, peer)` picks them (e.g.
@@ -1154,6 +1247,7 @@ export class GatewayProxy {
       socket.destroy();
       return;
     }
+    this.clock.start();
     this.#clients.add(new ClientConnection(this, socket));
   };
 
@@ -1308,7 +1402,8 @@ export class GatewayProxy {
     const key = `${url.origin} ${timeoutMs}`;
     let pool = this.#pools.get(key);
     if (pool === undefined) {
-      pool = new UpstreamPool(url, this.#opts.maxIdlePerOrigin ?? 256, this.#opts.upstreamIdleMs ?? 4_000, timeoutMs);
+      pool = new UpstreamPool(url, this.#opts.maxIdlePerOrigin ?? 256, this.#opts.upstreamIdleMs ?? 4_000, timeoutMs, this.clock);
+      this.clock.resolve(timeoutMs);
       this.#pools.set(key, pool);
     }
     return pool;
@@ -1349,5 +1444,6 @@ export class GatewayProxy {
     for (const p of this.#pools.values()) p.close();
     this.#pools.clear();
     this.#targets.clear();
+    this.clock.stop();
   }
 }
