@@ -70,11 +70,33 @@ export interface ResponseHead extends HeadFields {
   readonly otherCoding: boolean;
 }
 
-/** One or more `tchar` (RFC 9110 §5.6.2). */
-const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
+/** Whether `s` is one or more `tchar` (RFC 9110 §5.6.2). (Loops over tables here and below run
+ * several times faster than the equivalent regular expressions on the gateway's path.) */
 function isToken(s: string): boolean {
-  return TOKEN_RE.test(s);
+  const n = s.length;
+  if (n === 0) return false;
+  for (let i = 0; i < n; i++) if (TCHAR[s.charCodeAt(i)] !== 1) return false;
+  return true;
+}
+
+/** Whether `s` is a request-target's characters: visible ASCII only (no spaces, controls, obs-text). */
+function isTargetChars(s: string): boolean {
+  const n = s.length;
+  if (n === 0) return false;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+/** Whether a Host value has whitespace, a comma or an `@` (userinfo). */
+function hasBadHostChars(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 32 || (c >= 9 && c <= 13) || c === 44 || c === 64 || c === 0xa0) return true;
+  }
+  return false;
 }
 
 /** Per char code below 128: 1 = refused control character, 2 = CR, 3 = LF. */
@@ -104,8 +126,6 @@ function hasBadChars(head: string): boolean {
   }
   return false;
 }
-/** A request-target: visible ASCII only (no spaces, no controls, no obs-text). */
-const TARGET_CHARS = /^[\x21-\x7e]+$/;
 const DIGITS = /^[0-9]{1,15}$/;
 
 function err(status: Http1Error['status'], reason: string): Http1Error {
@@ -134,10 +154,18 @@ function parseFields(head: string, from: number, fields: HeadFields, maxFields: 
     if (first === 32 || first === 9) return err(400, 'obsolete line folding is not accepted');
     const colon = head.indexOf(':', pos);
     if (colon < 0 || colon >= eol) return err(400, 'a header line has no colon');
+    // The name must be a token; it is lower-cased only when it has upper-case letters.
+    let bad = colon === pos;
+    let upper = false;
+    for (let i = pos; i < colon && !bad; i++) {
+      const c = head.charCodeAt(i);
+      if (TCHAR[c] !== 1) bad = true;
+      else if (c >= 65 && c <= 90) upper = true;
+    }
     const rawName = head.slice(pos, colon);
-    if (!isToken(rawName)) return err(400, `invalid header name ${JSON.stringify(rawName.slice(0, 64))}`);
+    if (bad) return err(400, `invalid header name ${JSON.stringify(rawName.slice(0, 64))}`);
     if (fields.names.length >= maxFields) return err(431, `more than ${maxFields} header fields`);
-    fields.names.push(rawName.toLowerCase());
+    fields.names.push(upper ? rawName.toLowerCase() : rawName);
     fields.values.push(trimOws(head.slice(colon + 1, eol)));
     fields.lines.push(head.slice(pos, eol));
     pos = eol + 2;
@@ -248,7 +276,7 @@ export function parseRequestHead(head: string, limits: ParseLimits = DEFAULT_LIM
   else if (version === 'HTTP/1.0') minor = 0;
   else if (/^HTTP\/[0-9]\.[0-9]$/.test(version)) return err(505, `${version} is not supported`);
   else return err(400, 'malformed HTTP version');
-  if (!TARGET_CHARS.test(target)) return err(400, 'invalid request target');
+  if (!isTargetChars(target)) return err(400, 'invalid request target');
   if (method === 'CONNECT') return err(501, 'CONNECT is not supported');
   if (target.charCodeAt(0) !== 47 /* / */ && !(target === '*' && method === 'OPTIONS')) {
     return err(400, 'the request target must be in origin-form (start with "/")');
@@ -288,7 +316,7 @@ export function parseRequestHead(head: string, limits: ParseLimits = DEFAULT_LIM
   }
   if (hosts > 1) return err(400, 'more than one Host header');
   if (minor === 1 && hosts === 0) return err(400, 'an HTTP/1.1 request needs a Host header');
-  if (host !== undefined && /[\s,@]/.test(host)) return err(400, 'invalid Host header');
+  if (host !== undefined && hasBadHostChars(host)) return err(400, 'invalid Host header');
 
   let framing: BodyFraming = NO_BODY;
   if (te !== undefined) {
@@ -592,6 +620,18 @@ function nameIs(buf: Uint8Array, at: number, len: number, name: string): boolean
   return true;
 }
 
+/** Byte classes of a response head for {@link scanPlainResponse}: most bytes need one look. */
+const B_PLAIN = 0;
+const B_CR = 1;
+const B_COLON = 2;
+/** LF outside CRLF, other control characters but HTAB, DEL. */
+const B_BAD = 3;
+const BYTE_CLASS = new Uint8Array(256);
+for (let c = 0; c < 32; c++) BYTE_CLASS[c] = c === 9 ? B_PLAIN : B_BAD;
+BYTE_CLASS[127] = B_BAD;
+BYTE_CLASS[13] = B_CR;
+BYTE_CLASS[58] = B_COLON;
+
 /** Byte-level tchar table (RFC 9110 §5.6.2). */
 const TCHAR = new Uint8Array(256);
 for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
@@ -627,66 +667,69 @@ export function scanPlainResponse(buf: Uint8Array, start: number, end: number): 
   let contentLength = -1;
   let keepAlive = true;
   const drop: number[] = [];
-  let i = start + 12;
   let lineStart = -1;
   let colon = -1;
-  // Walk the bytes once: validate characters, split lines, look at the names that matter.
-  for (; i <= end; i++) {
-    const c = i === end ? 13 : (buf[i] as number);
-    if (c === 13) {
-      if (i < end && buf[i + 1] !== 10) return undefined; // bare CR
-      if (lineStart >= 0) {
-        if (colon < 0) return undefined;
-        const nameLen = colon - lineStart;
-        if (nameLen === 0) return undefined;
-        for (let k = lineStart; k < colon; k++) if (TCHAR[buf[k] as number] === 0) return undefined;
-        const first = lower(buf[lineStart] as number);
-        // Value without surrounding whitespace.
-        let vs = colon + 1;
-        let ve = i;
-        while (vs < ve && (buf[vs] === 32 || buf[vs] === 9)) vs++;
-        while (ve > vs && (buf[ve - 1] === 32 || buf[ve - 1] === 9)) ve--;
-        if (first === 99 && nameIs(buf, lineStart, nameLen, 'content-length')) {
-          if (contentLength >= 0 || ve === vs || ve - vs > 15) return undefined;
-          let n = 0;
-          for (let k = vs; k < ve; k++) {
-            const d = (buf[k] as number) - 48;
-            if (d < 0 || d > 9) return undefined;
-            n = n * 10 + d;
-          }
-          contentLength = n;
-        } else if (first === 99 && nameIs(buf, lineStart, nameLen, 'connection')) {
-          if (nameIs(buf, vs, ve - vs, 'close')) keepAlive = false;
-          else if (!nameIs(buf, vs, ve - vs, 'keep-alive')) return undefined; // a listed field: full parser
-          drop.push(lineStart, i + 2);
-        } else if (
-          (first === 116 && (nameIs(buf, lineStart, nameLen, 'transfer-encoding') || nameIs(buf, lineStart, nameLen, 'te') || nameIs(buf, lineStart, nameLen, 'trailer'))) ||
-          (first === 117 && nameIs(buf, lineStart, nameLen, 'upgrade'))
-        ) {
-          return undefined;
-        } else if (
-          (first === 107 && nameIs(buf, lineStart, nameLen, 'keep-alive')) ||
-          (first === 112 &&
-            (nameIs(buf, lineStart, nameLen, 'proxy-connection') ||
-              nameIs(buf, lineStart, nameLen, 'proxy-authenticate') ||
-              nameIs(buf, lineStart, nameLen, 'proxy-authorization'))) ||
-          (first === 120 && nameIs(buf, lineStart, nameLen, 'x-halftone-upstream'))
-        ) {
-          drop.push(lineStart, i + 2);
-        }
+  // Walk the bytes once: validate characters, split lines, look at the names that matter. The
+  // status line's end and each field line's end are CRs; `end` (where the blank line starts)
+  // ends the last field line.
+  for (let i = start + 12; i <= end; i++) {
+    if (i < end) {
+      const k = BYTE_CLASS[buf[i] as number] as number;
+      if (k === B_PLAIN) continue;
+      if (k === B_COLON) {
+        if (colon < 0 && lineStart >= 0) colon = i;
+        continue;
       }
-      i++; // the LF
-      lineStart = i + 1;
-      colon = -1;
-      if (lineStart < end) {
-        const f = buf[lineStart] as number;
-        if (f === 32 || f === 9) return undefined; // obs-fold
-      }
-      continue;
+      if (k === B_BAD) return undefined;
+      if (buf[i + 1] !== 10) return undefined; // bare CR
     }
-    if (c === 10) return undefined; // bare LF
-    if (c < 32 ? c !== 9 : c === 127) return undefined;
-    if (c === 58 && colon < 0 && lineStart >= 0) colon = i;
+    if (lineStart >= 0) {
+      if (colon < 0) return undefined;
+      const nameLen = colon - lineStart;
+      if (nameLen === 0) return undefined;
+      for (let k = lineStart; k < colon; k++) if (TCHAR[buf[k] as number] === 0) return undefined;
+      const first = lower(buf[lineStart] as number);
+      // Value without surrounding whitespace.
+      let vs = colon + 1;
+      let ve = i;
+      while (vs < ve && (buf[vs] === 32 || buf[vs] === 9)) vs++;
+      while (ve > vs && (buf[ve - 1] === 32 || buf[ve - 1] === 9)) ve--;
+      if (first === 99 && nameIs(buf, lineStart, nameLen, 'content-length')) {
+        if (contentLength >= 0 || ve === vs || ve - vs > 15) return undefined;
+        let n = 0;
+        for (let k = vs; k < ve; k++) {
+          const d = (buf[k] as number) - 48;
+          if (d < 0 || d > 9) return undefined;
+          n = n * 10 + d;
+        }
+        contentLength = n;
+      } else if (first === 99 && nameIs(buf, lineStart, nameLen, 'connection')) {
+        if (nameIs(buf, vs, ve - vs, 'close')) keepAlive = false;
+        else if (!nameIs(buf, vs, ve - vs, 'keep-alive')) return undefined; // a listed field: full parser
+        drop.push(lineStart, i + 2);
+      } else if (
+        (first === 116 && (nameIs(buf, lineStart, nameLen, 'transfer-encoding') || nameIs(buf, lineStart, nameLen, 'te') || nameIs(buf, lineStart, nameLen, 'trailer'))) ||
+        (first === 117 && nameIs(buf, lineStart, nameLen, 'upgrade'))
+      ) {
+        return undefined;
+      } else if (
+        (first === 107 && nameIs(buf, lineStart, nameLen, 'keep-alive')) ||
+        (first === 112 &&
+          (nameIs(buf, lineStart, nameLen, 'proxy-connection') ||
+            nameIs(buf, lineStart, nameLen, 'proxy-authenticate') ||
+            nameIs(buf, lineStart, nameLen, 'proxy-authorization'))) ||
+        (first === 120 && nameIs(buf, lineStart, nameLen, 'x-halftone-upstream'))
+      ) {
+        drop.push(lineStart, i + 2);
+      }
+    }
+    i++; // the LF
+    lineStart = i + 1;
+    colon = -1;
+    if (lineStart < end) {
+      const f = buf[lineStart] as number;
+      if (f === 32 || f === 9) return undefined; // obs-fold
+    }
   }
   if (contentLength < 0) return undefined;
   return { status, contentLength, keepAlive, drop };
