@@ -21,6 +21,19 @@ function isSpace(c: number): boolean {
  * parseIpv4('1.2.3.4,'); // undefined
  */
 export function parseIpv4(s: string): number | undefined {
+  // One remembered answer: a request's IP is parsed once to validate it and once to match it,
+  // and consecutive requests mostly come from the same peer.
+  if (s === lastIpv4Text) return lastIpv4;
+  const v = parseIpv4Uncached(s);
+  lastIpv4Text = s;
+  lastIpv4 = v;
+  return v;
+}
+
+let lastIpv4Text = '';
+let lastIpv4: number | undefined; // ('' does not parse)
+
+function parseIpv4Uncached(s: string): number | undefined {
   // Up to four parts, kept in locals (this runs per request for iprange policies).
   let p0 = 0;
   let p1 = 0;
@@ -101,6 +114,18 @@ const HEX = /^[+-]?0[xX][0-9a-fA-F]+$/;
  * uidToNumber('abc');  // undefined
  */
 export function uidToNumber(s: string): number | undefined {
+  // The usual uid: up to 15 plain digits.
+  const n = s.length;
+  if (n > 0 && n <= 15) {
+    let v = 0;
+    let i = 0;
+    for (; i < n; i++) {
+      const d = s.charCodeAt(i) - 0x30;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+    }
+    if (i === n) return v;
+  }
   let a = 0;
   let b = s.length;
   while (a < b && isSpace(s.charCodeAt(a))) a++;
@@ -120,6 +145,7 @@ export function uidToNumber(s: string): number | undefined {
 }
 
 const INTEGER = /^\s*([+-]?)\d*(\d)\s*$/;
+const DIGIT_TEXT = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 
 /**
  * The `uidsuffix` lookup key of a uid: `uid mod 10` with Lua's floored modulo, as a string
@@ -133,6 +159,11 @@ const INTEGER = /^\s*([+-]?)\d*(\d)\s*$/;
  * uidSuffixKey('223456789012345678'); // '8'
  */
 export function uidSuffixKey(uid: string): string | undefined {
+  // The usual uid: plain digits.
+  const n = uid.length;
+  let i = 0;
+  while (i < n && uid.charCodeAt(i) - 0x30 >= 0 && uid.charCodeAt(i) - 0x30 <= 9) i++;
+  if (n > 0 && i === n) return DIGIT_TEXT[uid.charCodeAt(n - 1) - 0x30];
   const m = INTEGER.exec(uid);
   if (m !== null) {
     const d = Number(m[2]);

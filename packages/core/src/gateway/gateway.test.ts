@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bucketOf } from '../bucket.js';
 import { compilePolicyGroup, PolicyValidationError, weightedBounds } from './compile.js';
-import { parseIpv4, rawQueryArg, resolveClientIp, uidSuffixKey } from './features.js';
+import { parseIpv4, rawQueryArg, resolveClientIp, uidSuffixKey, uidToNumber } from './features.js';
 import type { GatewayRequestFeatures, PolicyGroup } from './types.js';
 import { validatePolicy } from './validate.js';
 
@@ -40,6 +40,33 @@ describe('features', () => {
     expect(uidSuffixKey('-10')).toBe('0');
     expect(uidSuffixKey('223456789012345678')).toBe('8');
     expect(uidSuffixKey('x1')).toBeUndefined();
+  });
+  it('reads uids like Lua tonumber, plain digits (the fast path) and every other form alike', () => {
+    // Plain digits take a fast path; each must agree with the general rule (Number of the text).
+    for (const uid of ['0', '7', '31', '007', '1000', '999999999999999', '123456789012345']) {
+      expect(uidToNumber(uid), uid).toBe(Number(uid));
+      expect(uidSuffixKey(uid), uid).toBe(String(Number(uid.slice(-1))));
+    }
+    // Forms the fast path leaves to the general one.
+    expect(uidToNumber(' 31 ')).toBe(31);
+    expect(uidToNumber('-9')).toBe(-9);
+    expect(uidToNumber('+5')).toBe(5);
+    expect(uidToNumber('1e3')).toBe(1000);
+    expect(uidToNumber('0x1F')).toBe(31);
+    expect(uidToNumber('3.5')).toBe(3.5);
+    expect(uidToNumber('1234567890123456789')).toBe(1234567890123456789);
+    for (const bad of ['', ' ', 'abc', '3a', 'inf', 'nan', '1 2']) expect(uidToNumber(bad), bad).toBeUndefined();
+    expect(uidSuffixKey(' 31 ')).toBe('1');
+    expect(uidSuffixKey('')).toBeUndefined();
+    expect(uidSuffixKey('3.5')).toBe('3.5');
+  });
+  it('answers the same IPv4 parse for a repeated text as for a new one (one remembered answer)', () => {
+    for (const text of ['127.0.0.1', '127.0.0.1', 'garbage', 'garbage', '10.1', '', '10.1', '127.0.0.1']) {
+      const fresh = parseIpv4(` ${text}`.slice(1)); // a different string object with the same text
+      expect(parseIpv4(text), text).toBe(fresh);
+    }
+    expect(parseIpv4('10.1')).toBe(167772161);
+    expect(parseIpv4('')).toBeUndefined();
   });
   it('resolves the client IP: X-Real-IP, then left-most XFF, then peer; headers only from trusted peers', () => {
     const t = () => true;

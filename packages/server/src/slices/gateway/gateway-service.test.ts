@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRequestHead, type RequestHead } from './http1.js';
 import { GatewayProxy } from './gateway-proxy.js';
-import { GatewayService } from './gateway-service.js';
+import { GatewayService, normaliseHost } from './gateway-service.js';
 import type { GatewayHostBinding, GatewayPolicyGroup, GatewayStore, GatewayUpstream } from './gateway-store.js';
 
 /** A store whose reads can be made to fail, as an unreachable database would. */
@@ -80,5 +80,19 @@ describe('gateway service: policy store unreachable', () => {
     expect(gw.status).toEqual({ loadedAt: '2026-01-01T00:02:00.000Z', revision: 2, storeOk: true });
     expect(await proxy.metrics.text()).toContain('halftone_gateway_policy_store_ok 1');
     await proxy.close();
+  });
+});
+
+describe('normaliseHost', () => {
+  it('lower-cases and drops the port and surrounding space; an already normal host is returned as it is', () => {
+    expect(normaliseHost('api.example.com')).toBe('api.example.com');
+    expect(normaliseHost('Example.COM:8080')).toBe('example.com');
+    expect(normaliseHost(' api.example.com ')).toBe('api.example.com');
+    expect(normaliseHost('api.example.com:80')).toBe('api.example.com');
+    expect(normaliseHost('[::1]:8080')).toBe('[::1]');
+    expect(normaliseHost('[::1]')).toBe('[::1]');
+    expect(normaliseHost('\u00a0api.example.com')).toBe('api.example.com');
+    expect(normaliseHost('ÀPI.example.com')).toBe('àpi.example.com');
+    expect(normaliseHost('')).toBe('');
   });
 });

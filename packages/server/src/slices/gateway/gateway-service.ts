@@ -101,6 +101,14 @@ export interface GatewayServiceDeps {
 
 /** `Example.COM:8080` → `example.com`; `[::1]:80` → `[::1]`. */
 export function normaliseHost(host: string): string {
+  // Usually already normal: lower case, no port, no surrounding space.
+  let plain = host.length > 0 && host.charCodeAt(0) !== 0x5b; // '['
+  for (let i = 0; i < host.length && plain; i++) {
+    const c = host.charCodeAt(i);
+    // A-Z, ':', space and controls, anything beyond ASCII: the full treatment.
+    if ((c >= 0x41 && c <= 0x5a) || c === 0x3a || c <= 0x20 || c >= 0x7f) plain = false;
+  }
+  if (plain) return host;
   const h = host.trim().toLowerCase();
   if (h.startsWith('[')) {
     const end = h.indexOf(']');
