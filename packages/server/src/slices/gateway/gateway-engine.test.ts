@@ -449,7 +449,8 @@ describe('gateway engine (HTTP/1.1 over real sockets)', { timeout: 30_000 }, () 
     const proxy = new GatewayProxy({
       gateway: {
         table: {
-          hosts: new Map(),
+          // Host "a" is bound to a policy that always picks "quick".
+          hosts: new Map([['a', { policyId: 'always-quick', matcher: () => ({ upstream: 'quick', policyIndex: 0 }) }]]),
           upstreams: new Map([['quick', [url]], ['patient', [url]]]),
           timeouts: new Map([['quick', 150]]),
           defaultUpstream: 'patient',
@@ -460,8 +461,6 @@ describe('gateway engine (HTTP/1.1 over real sockets)', { timeout: 30_000 }, () 
     });
     const gw = await listenGateway({ proxy, port: 0, host: '127.0.0.1', adminCompat: false });
     closers.push(() => gw.close());
-    // Route to "quick" through a host binding whose matcher always picks it.
-    (proxy as unknown as { choose: (...a: unknown[]) => unknown }).choose = () => ({ name: 'quick', urls: [url], policy: 'none' });
     const started = Date.now();
     const r = await raw(gw.port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n', (t) => t.includes('"code"'));
     expect(r.text).toMatch(/^HTTP\/1\.1 504 /);

@@ -810,12 +810,13 @@ class ClientConnection {
    * more bytes are needed or the exchange ended.
    */
   #responseHead(buf: Uint8Array, start: number, end: number): number {
-    const b = Buffer.from(buf.buffer, buf.byteOffset, end);
+    // (Bytes past `end` in a shared read buffer are stale: every search below is bounded by it.)
+    const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, end);
     let head: string;
     let rest: number;
     if (this.#resHeadBuf === null) {
       const e = b.indexOf(CRLFCRLF, start);
-      if (e < 0 || e >= end) {
+      if (e < 0 || e + 4 > end) {
         this.#resHeadBuf = copyOf(buf, start, end);
         return this.#checkHeadSize();
       }
@@ -923,9 +924,7 @@ class ClientConnection {
     this.#resLeft = length;
     this.#resChunks = null;
     this.#resStarted = true;
-    const extra = this.#keepAlive
-      ? `x-halftone-upstream: ${route.name}\r\n\r\n`
-      : `x-halftone-upstream: ${route.name}\r\nconnection: close\r\n\r\n`;
+    const extra = this.#proxy.headEnding(route.name, this.#keepAlive);
     const headEnd = e + 2; // through the last field line's CRLF
     const rest = e + 4;
     const bodyEnd = rest + Math.min(length, end - rest);
@@ -940,7 +939,8 @@ class ClientConnection {
       from = drop[k + 1] as number;
     }
     w += b.copy(out, w, from, headEnd);
-    w += out.write(extra, w, 'latin1');
+    out.set(extra, w);
+    w += extra.length;
     if (bodyEnd > rest) b.copy(out, w, rest, bodyEnd);
     if (!this.socket.write(out)) this.#pauseUpstream();
     this.#resLeft -= bodyEnd - rest;
@@ -1198,6 +1198,8 @@ export class GatewayProxy {
   readonly #trusted: (peer: string | undefined) => boolean;
   readonly #locations: readonly { readonly re: RegExp; readonly suffix: string }[];
   readonly #clients = new Set<ClientConnection>();
+  /** Per upstream name: the bytes that end a fast-path answer's head (kept alive, closing). */
+  readonly #headEndings = new Map<string, readonly [Buffer, Buffer]>();
   #handoff: ((socket: Socket) => void) | undefined;
   #isLocal: ((method: string, path: string, peer: string | undefined) => boolean) | undefined;
   /** Request counters, latency histogram, upstream errors and policy-table gauges. */
@@ -1282,11 +1284,16 @@ export class GatewayProxy {
     return h;
   }
 
-  /** The upstream of a request, or undefined when none: binding → policy group → default. */
-  choose(
-    req: RequestHead,
-    peer: string | undefined,
-  ): { name: string; urls: readonly string[]; policy: string } | undefined {
+  /** The upstream of a request and the policy that chose it, or undefined when none. */
+  choose(req: RequestHead, peer: string | undefined): { readonly name: string; readonly policy: string } | undefined {
+    return this.route(req, peer);
+  }
+
+  /**
+   * @internal The route of a request — binding → policy group → default upstream — with the
+   * target it goes to, or undefined when there is no upstream.
+   */
+  route(req: RequestHead, peer: string | undefined): Route | undefined {
     const table = this.#opts.gateway.table;
     const key = this.runtimeKey(req.host, req.target);
     const binding = key === undefined ? undefined : table.hosts.get(key);
@@ -1300,15 +1307,26 @@ export class GatewayProxy {
       urls = name === undefined ? undefined : table.upstreams.get(name);
       policy = NO_LABEL;
     }
-    return name === undefined || urls === undefined || urls.length === 0 ? undefined : { name, urls, policy };
+    if (name === undefined || urls === undefined || urls.length === 0) return undefined;
+    const timeout = table.timeouts?.get(name) ?? this.timeoutMs;
+    return { name, policy, target: this.#pick(name, urls, timeout) };
   }
 
-  /** @internal The route of a request (upstream, policy, target), or undefined. */
-  route(req: RequestHead, peer: string | undefined): Route | undefined {
-    const chosen = this.choose(req, peer);
-    if (chosen === undefined) return undefined;
-    const timeout = this.#opts.gateway.table.timeouts?.get(chosen.name) ?? this.timeoutMs;
-    return { name: chosen.name, policy: chosen.policy, target: this.#pick(chosen.name, chosen.urls, timeout) };
+  /**
+   * @internal The bytes that end the head of an answer from upstream `name`: its
+   * `x-halftone-upstream` field, `connection: close` when the client connection ends, the blank line.
+   */
+  headEnding(name: string, keepAlive: boolean): Buffer {
+    let pair = this.#headEndings.get(name);
+    if (pair === undefined) {
+      if (this.#headEndings.size >= 1024) this.#headEndings.clear();
+      pair = [
+        Buffer.from(`x-halftone-upstream: ${name}\r\n\r\n`, 'latin1'),
+        Buffer.from(`x-halftone-upstream: ${name}\r\nconnection: close\r\n\r\n`, 'latin1'),
+      ];
+      this.#headEndings.set(name, pair);
+    }
+    return keepAlive ? pair[0] : pair[1];
   }
 
   /** @internal The request head sent upstream. */
