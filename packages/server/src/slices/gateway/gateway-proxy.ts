@@ -208,6 +208,11 @@ export interface GatewayProxyOptions {
   readonly locations?: readonly GatewayLocation[];
   /** Idle client connections are closed after this long (default 5 s). */
   readonly keepAliveTimeoutMs?: number;
+  /**
+   * A client that takes none of an answer's unsent bytes for this long is disconnected (default
+   * 60 s, nginx's `send_timeout`); while it does take them, the keep-alive timeout waits.
+   */
+  readonly sendTimeoutMs?: number;
   /** A request head must arrive within this long (default 30 s) and fit in `maxHeadBytes`. */
   readonly headersTimeoutMs?: number;
   /** Largest request head accepted (default 16 KiB; 431 beyond). */
@@ -454,6 +459,8 @@ class ClientConnection {
   #active = 0;
   #headTick = 0;
   #upTick = 0;
+  /** The client socket's unsent bytes at the last sweep (a change is progress). */
+  #pendingSeen = 0;
   #clientEnded = false;
   #keepAlive = true;
 
@@ -564,16 +571,25 @@ class ClientConnection {
   /**
    * The connection's inactivity deadlines, checked on every tick of the proxy's clock (no timer is
    * set or re-armed per request): an idle keep-alive connection (`keepAliveTimeoutMs` since the
-   * last activity), a head that does not arrive whole within `headersTimeoutMs`, or a closed
-   * connection whose answer is not being read is destroyed; an exchange in flight gets 504 after
-   * its upstream's timeout without progress. A tunnel has no deadline.
+   * last activity, once its answers are sent), a head that does not arrive whole within
+   * `headersTimeoutMs`, or a client that takes none of its unsent bytes for `sendTimeoutMs` is
+   * destroyed; an exchange in flight gets 504 after its upstream's timeout without progress. A
+   * tunnel has no deadline.
    */
   sweep(clock: CoarseClock): void {
     const proxy = this.#proxy;
+    // A slow client still taking in an answer is not idle: the keep-alive timeout starts once
+    // everything is sent, and until then only a client that takes nothing is cut off.
+    const pending = this.socket.writableLength;
+    if (pending !== this.#pendingSeen) {
+      this.#pendingSeen = pending;
+      this.#active = clock.tick;
+    }
+    const idleMs = pending > 0 ? proxy.sendTimeoutMs : proxy.keepAliveTimeoutMs;
     switch (this.#phase) {
       case PHASE_HEAD:
         if (
-          clock.expired(this.#active, proxy.keepAliveTimeoutMs) ||
+          clock.expired(this.#active, idleMs) ||
           (this.#buf !== null && clock.expired(this.#headTick, proxy.headersTimeoutMs))
         ) {
           this.socket.destroy();
@@ -585,7 +601,7 @@ class ClientConnection {
         break;
       }
       case PHASE_CLOSED:
-        if (clock.expired(this.#active, proxy.keepAliveTimeoutMs)) this.socket.destroy();
+        if (clock.expired(this.#active, idleMs)) this.socket.destroy();
         break;
       default:
     }
@@ -1206,6 +1222,7 @@ export class GatewayProxy {
   readonly metrics: GatewayMetrics;
   readonly timeoutMs: number;
   readonly keepAliveTimeoutMs: number;
+  readonly sendTimeoutMs: number;
   readonly headersTimeoutMs: number;
   readonly maxHeadBytes: number;
   /** @internal The clock of every inactivity deadline (see ClientConnection.sweep). */
@@ -1221,6 +1238,7 @@ export class GatewayProxy {
     this.#trusted = opts.trusted ?? trustedPeerMatcher(opts.trustedProxies ?? []);
     this.timeoutMs = opts.timeoutMs;
     this.keepAliveTimeoutMs = opts.keepAliveTimeoutMs ?? 5_000;
+    this.sendTimeoutMs = opts.sendTimeoutMs ?? 60_000;
     this.headersTimeoutMs = opts.headersTimeoutMs ?? 30_000;
     this.maxHeadBytes = opts.maxHeadBytes ?? 16 * 1024;
     const shortest = Math.min(this.timeoutMs, this.keepAliveTimeoutMs, this.headersTimeoutMs, opts.upstreamIdleMs ?? 4_000);
