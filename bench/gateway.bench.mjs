@@ -171,11 +171,31 @@ function ms(text) {
   return m ? Number(m[1]) * UNIT[m[2]] : NaN;
 }
 
-function wrk(port, host, seconds) {
+/** CPU time of a process so far, user and system, in µs (from /proc; undefined when unreadable). */
+function procCpu(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const tick = 1e6 / CLK_TCK;
+    return { user: Number(f[11]) * tick, sys: Number(f[12]) * tick };
+  } catch {
+    return undefined;
+  }
+}
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** The process that does a SUT's work: nginx's single worker (the master's child), else itself. */
+function workerPid(child) {
+  const kids = spawnSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+  return kids.length === 1 && readFileSync(`/proc/${kids[0]}/comm`, 'utf8').trim() === 'nginx' ? Number(kids[0]) : child.pid;
+}
+
+function wrk(port, host, seconds, pid) {
   const args = ['-t1', `-c${CONNS}`, `-d${seconds}s`, '--latency', '-H', `Host: ${host}`, '-H', `X-Uid: ${UID}`, `http://127.0.0.1:${port}/`];
   const [c, a] = pinned(pinLoad, 'wrk', args);
   return new Promise((resolve, reject) => {
     const before = cpuTimes();
+    const cpuBefore = pid === undefined ? undefined : procCpu(pid);
     const child = spawn(c, a, { stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     let out = '';
@@ -186,13 +206,19 @@ function wrk(port, host, seconds) {
       clearTimeout(t);
       children.delete(child);
       const cpu = busy(before, cpuTimes());
+      const cpuAfter = pid === undefined ? undefined : procCpu(pid);
+      const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
       const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
       const p50 = ms(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
       const p99 = ms(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
       const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
       const errors = /Socket errors:.*/.exec(out)?.[0];
       if (code !== 0 || !Number.isFinite(rps)) reject(new Error(`wrk failed (${code}):\n${out}`));
-      else resolve({ rps, p50, p99, non2xx, errors, cpu0: cpu['0'], cpu1: cpu['1'] });
+      else {
+        // The SUT's own CPU per request (user, system): steadier than req/s on a shared box.
+        const per = (k) => (cpuBefore && cpuAfter && requests > 0 ? (cpuAfter[k] - cpuBefore[k]) / requests : undefined);
+        resolve({ rps, p50, p99, non2xx, errors, cpu0: cpu['0'], cpu1: cpu['1'], userUs: per('user'), sysUs: per('sys') });
+      }
     });
   });
 }
@@ -297,10 +323,10 @@ if (pla.headers['x-halftone-upstream'] !== 'stable') throw new Error(`plain host
 if (lens.some((l) => l !== '1024') || [pol, pla, ngx].some((r) => r.status !== 200)) throw new Error(`unexpected probe answers: ${lens}`);
 
 const suts = [
-  { name: 'nginx', port: nginxPort, host: PLAIN_HOST },
-  { name: 'policy', port: gwPort, host: POLICY_HOST },
-  { name: 'plain', port: gwPort, host: PLAIN_HOST },
-  { name: 'naive', port: naivePort, host: PLAIN_HOST },
+  { name: 'nginx', port: nginxPort, host: PLAIN_HOST, pid: workerPid(nginx) },
+  { name: 'policy', port: gwPort, host: POLICY_HOST, pid: gateway.pid },
+  { name: 'plain', port: gwPort, host: PLAIN_HOST, pid: gateway.pid },
+  { name: 'naive', port: naivePort, host: PLAIN_HOST, pid: naive.pid },
 ];
 const nodeV = process.version;
 const nginxV = spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim();
@@ -315,11 +341,12 @@ for (let r = 0; r < ROUNDS; r++) {
   // run after nginx measured consistently lower, whichever proxy it was).
   const order = suts.map((_, i) => suts[(i + r) % suts.length]);
   for (const s of order) {
-    const res = await wrk(s.port, s.host, SECONDS);
+    const res = await wrk(s.port, s.host, SECONDS, s.pid);
     results[s.name].push(res);
     const pct = (x) => (x === undefined ? '?' : `${Math.round(x * 100)}%`);
+    const us = (x) => (x === undefined ? '?' : x.toFixed(2));
     console.log(
-      `  round ${r + 1} ${s.name.padEnd(6)} ${res.rps.toFixed(0).padStart(7)} req/s  p50 ${res.p50.toFixed(2)} ms  p99 ${res.p99.toFixed(2)} ms  cpu0 ${pct(res.cpu0)} cpu1 ${pct(res.cpu1)}` +
+      `  round ${r + 1} ${s.name.padEnd(6)} ${res.rps.toFixed(0).padStart(7)} req/s  p50 ${res.p50.toFixed(2)} ms  p99 ${res.p99.toFixed(2)} ms  cpu0 ${pct(res.cpu0)} cpu1 ${pct(res.cpu1)}  µs/req user ${us(res.userUs)} sys ${us(res.sysUs)}` +
         (res.non2xx ? `  NON-2XX ${res.non2xx}` : '') + (res.errors ? `  ${res.errors}` : ''),
     );
   }
@@ -337,6 +364,8 @@ for (const s of suts) {
     cpu0: +median(rs.map((x) => x.cpu0 ?? 0)).toFixed(3),
     cpu1: +median(rs.map((x) => x.cpu1 ?? 0)).toFixed(3),
     non2xx: rs.reduce((a, x) => a + x.non2xx, 0),
+    userUs: rs.every((x) => x.userUs !== undefined) ? +median(rs.map((x) => x.userUs)).toFixed(2) : null,
+    sysUs: rs.every((x) => x.sysUs !== undefined) ? +median(rs.map((x) => x.sysUs)).toFixed(2) : null,
   };
 }
 const ratioPolicy = summary.policy.rps / summary.nginx.rps;
@@ -346,14 +375,27 @@ const ratioNaive = summary.naive.rps / summary.nginx.rps;
 console.log('  medians:');
 for (const s of suts) {
   const m = summary[s.name];
-  console.log(`    ${s.name.padEnd(6)} ${String(m.rps).padStart(7)} req/s (${m.rpsMin}–${m.rpsMax})  p50 ${m.p50ms} ms  p99 ${m.p99ms} ms`);
+  console.log(`    ${s.name.padEnd(6)} ${String(m.rps).padStart(7)} req/s (${m.rpsMin}–${m.rpsMax})  p50 ${m.p50ms} ms  p99 ${m.p99ms} ms  CPU µs/req user ${m.userUs ?? '?'} sys ${m.sysUs ?? '?'}`);
 }
 console.log(`  gateway+policy ÷ nginx = ${ratioPolicy.toFixed(3)}   gateway plain ÷ nginx = ${ratioPlain.toFixed(3)}   diversion cost ${(diversionCost * 100).toFixed(1)}%`);
 console.log(`  reference: naive node:http proxy ÷ nginx = ${ratioNaive.toFixed(3)}`);
+// The same comparison from CPU time per request (what one saturated core buys): nginx's CPU per
+// request over the gateway's. Less sensitive to the box's noise than req/s.
+const cpuPer = (m) => (m.userUs === null || m.sysUs === null ? undefined : m.userUs + m.sysUs);
+const cpuRatio = (name) => {
+  const a = cpuPer(summary.nginx);
+  const b = cpuPer(summary[name]);
+  return a === undefined || b === undefined ? undefined : a / b;
+};
+const cpuRatioPolicy = cpuRatio('policy');
+const cpuRatioPlain = cpuRatio('plain');
+if (cpuRatioPolicy !== undefined && cpuRatioPlain !== undefined) {
+  console.log(`  by CPU per request: nginx ÷ gateway+policy = ${cpuRatioPolicy.toFixed(3)}   nginx ÷ gateway plain = ${cpuRatioPlain.toFixed(3)}`);
+}
 console.log(`  goal ≥ 0.80× (minimum 0.60×): ${ratioPolicy >= 0.8 ? 'met' : ratioPolicy >= 0.6 ? 'minimum met, goal not met' : 'NOT met'}`);
 console.log(
   'BENCH_JSON ' +
-    JSON.stringify({ bench: 'gateway', node: nodeV, nginx: nginxV, seconds: SECONDS, rounds: ROUNDS, connections: CONNS, summary, ratioPolicy: +ratioPolicy.toFixed(4), ratioPlain: +ratioPlain.toFixed(4), ratioNaive: +ratioNaive.toFixed(4), diversionCost: +diversionCost.toFixed(4) }),
+    JSON.stringify({ bench: 'gateway', node: nodeV, nginx: nginxV, seconds: SECONDS, rounds: ROUNDS, connections: CONNS, summary, ratioPolicy: +ratioPolicy.toFixed(4), ratioPlain: +ratioPlain.toFixed(4), ratioNaive: +ratioNaive.toFixed(4), diversionCost: +diversionCost.toFixed(4), cpuRatioPolicy: cpuRatioPolicy === undefined ? null : +cpuRatioPolicy.toFixed(4), cpuRatioPlain: cpuRatioPlain === undefined ? null : +cpuRatioPlain.toFixed(4) }),
 );
 
 if (process.env.BENCH_DUMP) writeFileSync(process.env.BENCH_DUMP, gateway.output());
