@@ -238,6 +238,28 @@ const CRLFCRLF = Buffer.from('\r\n\r\n');
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 /** The same for client connections (see {@link adoptWithReadBuffer}). */
 const CLIENT_READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+/**
+ * Output buffers for answers, cut from 64 KiB slabs by bumping an offset. A slice is never
+ * reused (a slab is freed once its last slice is), so a write may complete whenever it likes.
+ * Cutting one costs ~60 ns; `Buffer.allocUnsafe` took ~190 ns for the gateway's ~1 KiB answers,
+ * mostly rebuilding its 8 KiB pool every few calls. Only short-lived buffers (being written) come
+ * from here: a slice kept long pins its whole slab, so 64 KiB bounds that to 8× Node's own pool.
+ */
+const SLAB_BYTES = 64 * 1024;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabUsed = 0;
+
+function outputBuffer(n: number): Buffer {
+  if (n > SLAB_BYTES / 8) return Buffer.allocUnsafe(n);
+  if (slabUsed + n > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = Buffer.from(slab, slabUsed, n);
+  slabUsed = (slabUsed + n + 7) & ~7;
+  return out;
+}
+
 /** Methods whose requests (without a body) may be replayed on a new connection. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'PUT', 'TRACE']);
 
@@ -916,7 +938,7 @@ class ClientConnection {
       completed = r2 >= 0;
     }
     const hl = Buffer.byteLength(text, 'latin1');
-    const out = Buffer.allocUnsafe(hl + bodyEnd - rest);
+    const out = outputBuffer(hl + bodyEnd - rest);
     out.write(text, 0, 'latin1');
     out.set(buf.subarray(rest, bodyEnd), hl);
     if (!this.socket.write(out)) this.#pauseUpstream();
@@ -947,7 +969,7 @@ class ClientConnection {
     const drop = plain.drop;
     let headBytes = headEnd - start;
     for (let k = 0; k < drop.length; k += 2) headBytes -= (drop[k + 1] as number) - (drop[k] as number);
-    const out = Buffer.allocUnsafe(headBytes + extra.length + (bodyEnd - rest));
+    const out = outputBuffer(headBytes + extra.length + (bodyEnd - rest));
     let w = 0;
     let from = start;
     for (let k = 0; k < drop.length; k += 2) {
