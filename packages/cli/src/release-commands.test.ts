@@ -83,6 +83,21 @@ describe('halftone release create', () => {
     expect(h.stub.requests[0]?.body).toEqual({ module: 'home', version: '1.4.0' });
   });
 
+  it('sends health gates: a template name with --on-failure, or an inline template from @file.json', async () => {
+    h.stub.on('POST', '/admin/v1/apps/shop/releases', { status: 201, body: release });
+    const base = ['release', 'create', '--app', 'shop', '--module', 'home', '--version', '1.4.0'];
+    expect((await h.cli([...base, '--health', 'cautious', '--on-failure', 'halt'])).code).toBe(0);
+    expect(h.stub.requests[0]?.body).toEqual({
+      module: 'home',
+      version: '1.4.0',
+      health: { template: 'cautious', onFailure: 'halt' },
+    });
+    const inline = { name: 'mine', stages: [{ percent: 5, minSessions: 100, minMinutes: 30 }] };
+    await writeFile(join(h.cwd, 'template.json'), JSON.stringify(inline));
+    expect((await h.cli([...base, '--health', '@template.json'])).code).toBe(0);
+    expect(h.stub.requests[1]?.body).toEqual({ module: 'home', version: '1.4.0', health: { template: inline } });
+  });
+
   it('reads --when @file.json', async () => {
     await writeFile(
       join(h.cwd, 'rule.json'),
@@ -113,6 +128,11 @@ describe('halftone release create', () => {
     [['--rule', '{}', '--when', '{}'], '--when is another name for --rule'],
     [['--percent', 'ten'], "option '--percent <p>' argument 'ten' is invalid"],
     [['--stickiness', 'email'], "option '--stickiness <key>' argument 'email' is invalid"],
+    [['--on-failure', 'halt'], '--on-failure needs --health'],
+    [['--health', 'standard', '--on-failure', 'panic'], "option '--on-failure <action>' argument 'panic' is invalid"],
+    [['--health', '{not json'], '--health is not valid JSON'],
+    [['--health', '   '], '--health takes a template name'],
+    [['--health', '@nope.json'], 'cannot read --health file nope.json'],
   ])('%j is a usage error before any request', async (flags, message) => {
     const { code, stderr } = await h.cli([
       'release',

@@ -39,6 +39,8 @@ interface CreateOptions {
   readonly grayId?: string;
   readonly stickiness?: string;
   readonly description?: string;
+  readonly health?: string;
+  readonly onFailure?: string;
 }
 
 /**
@@ -151,8 +153,26 @@ function ruleOption(opts: { rule?: string; when?: string }, cwd: string): unknow
     : parseJsonArgument(ruleText, opts.rule !== undefined ? '--rule' : '--when', cwd);
 }
 
+/**
+ * The `health` member of a create body: a template name (`standard`, `cautious`, `fast`), or an
+ * inline template as JSON or `@file.json`; `--on-failure` only with it.
+ */
+function healthOption(opts: CreateOptions, cwd: string): Record<string, unknown> | undefined {
+  if (opts.health === undefined) {
+    if (opts.onFailure !== undefined) throw usageError('--on-failure needs --health (the template whose gates decide)');
+    return undefined;
+  }
+  const h = opts.health.trim();
+  const template = h.startsWith('@') || h.startsWith('{') ? parseJsonArgument(h, '--health', cwd) : h;
+  if (template === '' || (typeof template === 'object' && (template === null || Array.isArray(template)))) {
+    throw usageError('--health takes a template name (standard, cautious, fast) or a template object as JSON or @file.json');
+  }
+  return opts.onFailure === undefined ? { template } : { template, onFailure: opts.onFailure };
+}
+
 function createBody(opts: CreateOptions, cwd: string): Record<string, unknown> {
   const rule = ruleOption(opts, cwd);
+  const health = healthOption(opts, cwd);
   const body: Record<string, unknown> = { module: opts.module, version: opts.version };
   const optional: Record<string, unknown> = {
     platform: opts.platform,
@@ -164,6 +184,7 @@ function createBody(opts: CreateOptions, cwd: string): Record<string, unknown> {
     grayId: opts.grayId,
     stickiness: opts.stickiness,
     description: opts.description,
+    health,
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value !== undefined) body[key] = value;
@@ -239,6 +260,13 @@ export function registerReleaseCommands(program: Command, runtime: CommandRuntim
       new Option('--stickiness <key>', 'what a bucket sticks to').choices(['userId', 'deviceId']),
     )
     .option('--description <text>', 'release notes')
+    .option(
+      '--health <template>',
+      'health gates: the release walks the stages of this template by itself (standard, cautious, fast, or a template as JSON / @file.json)',
+    )
+    .addOption(
+      new Option('--on-failure <action>', 'when a gate fails: halt, or halt and roll back (default)').choices(['halt', 'rollback']),
+    )
     .action(async (opts: CreateOptions, command: Command) => {
       const ctx = runtime.contextFor(command);
       const json = createBody(opts, ctx.io.cwd);
