@@ -1,71 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ServeProcess, startServe } from '../tools/simulate/src/server.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const CLI = join(ROOT, 'packages/cli/dist/main.js');
 
-export interface RunningServer {
-  readonly url: string;
-  readonly token: string;
-  readonly dataDir: string;
-  readonly output: () => string;
-  stop(): Promise<void>;
-}
+export type RunningServer = ServeProcess;
 
 /** Starts `halftone serve` as a child process on a free port and waits for its banner. */
-export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'halftone-e2e-'));
-  const token = `hat_e2e_${Math.random().toString(36).slice(2)}_token`;
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [CLI, 'serve', '--data', dataDir, '--port', '0', '--host', '127.0.0.1'],
-    {
-      env: { ...process.env, HALFTONE_ADMIN_TOKEN: token, HALFTONE_LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  child.stdout?.on('data', (b: Buffer) => {
-    out += b.toString();
-  });
-  child.stderr?.on('data', (b: Buffer) => {
-    out += b.toString();
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 30_000);
-    const poll = setInterval(() => {
-      const m = /admin API\s+(http:\/\/\S+)\/admin\/v1/.exec(out);
-      if (m?.[1]) {
-        clearInterval(poll);
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    }, 50);
-    child.once('exit', (code) => {
-      clearInterval(poll);
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${out}`));
-    });
-  });
-  return {
-    url,
-    token,
-    dataDir,
-    output: () => out,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(timer);
-      }
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
+export function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
+  return startServe(env, 'e2e');
 }
 
 export interface CliResult {
